@@ -1,0 +1,316 @@
+"""The Bayesian GAN: posterior ensembles of generators and discriminators.
+
+`BayesianGAN` holds num_gen * num_mcmc generators and num_disc * num_mcmc
+discriminators (Keras models, one per posterior sample), the samplers that
+move them, and a supervised-only classifier trained alongside as the 2017
+code did. Each training step kind is one `tf.function`, traced once:
+
+* `discriminator_step`: every generator makes its fakes once (no gradient);
+  every discriminator scores [real, labeled, all fakes] in a single pass, so
+  its pass over the real batch happens once per step and is shared by all
+  generator pairs (the 2017 code recomputed it for each pair).
+* `generator_step`: every generator makes its fakes once (with gradient);
+  every discriminator scores all fakes in one pass.
+* `supervised_step`: the supervised-only baseline on the labeled batch.
+
+Each step kind has an SGHMC variant and an Adam variant (the burn-in and the
+`ml` baselines); the caller picks one per iteration with `use_adam`.
+
+#### References
+
+Saatci, Y. and Wilson, A. G. Bayesian GAN. NIPS 2017, Algorithm 1.
+"""
+
+from typing import Dict, List, Optional
+
+import keras
+import tensorflow as tf
+
+from bgan_tf import losses
+from bgan_tf.config import GANConfig
+from bgan_tf.models import make_discriminator, make_generator
+from bgan_tf.sghmc import SGHMC
+
+__all__ = ["BayesianGAN"]
+
+# Offsets that give each random stream of a run its own seed.
+_GEN_SEED, _DISC_SEED, _SUP_SEED, _Z_SEED, _G_NOISE_SEED, _D_NOISE_SEED = range(1, 7)
+
+
+def _offset_seed(seed, offset):
+  return None if seed is None else seed * 7919 + offset
+
+
+class BayesianGAN(tf.Module):
+  """Posterior samples of a GAN's generator and discriminator weights.
+
+  Args:
+    config: the `GANConfig` (architecture, sampler, ensemble sizes, seed).
+
+  Attributes:
+    generators: list of `num_gen * num_mcmc` generator models.
+    discriminators: list of `num_disc * num_mcmc` discriminator models.
+    classifier: the supervised-only baseline (semi-supervised configs only).
+  """
+
+  def __init__(self, config: GANConfig, name="bayesian_gan"):
+    super().__init__(name=name)
+    self.config = config
+    model_cfg, sampler_cfg = config.model, config.sampler
+    seed = config.seed
+    self.generators = [
+        make_generator(model_cfg, seed=_offset_seed(seed, _GEN_SEED * 1000 + i), name=f"generator_{i}")
+        for i in range(config.num_generators)
+    ]
+    self.discriminators = [
+        make_discriminator(model_cfg, seed=_offset_seed(seed, _DISC_SEED * 1000 + i),
+                           name=f"discriminator_{i}")
+        for i in range(config.num_discriminators)
+    ]
+    self.classifier = (make_discriminator(model_cfg, seed=_offset_seed(seed, _SUP_SEED), name="classifier")
+                       if model_cfg.semi_supervised else None)
+    self._z_rng = (tf.random.Generator.from_seed(_offset_seed(seed, _Z_SEED)) if seed is not None
+                   else tf.random.Generator.from_non_deterministic_state())
+
+    def adam():
+      return keras.optimizers.Adam(sampler_cfg.adam_learning_rate, beta_1=sampler_cfg.adam_beta_1)
+
+    # One optimizer per ensemble: its slots are per variable, so every sample
+    # keeps its own chain state.
+    self.optimizers = {"adam_g": adam(), "adam_d": adam()}
+    if not config.maximum_likelihood:
+      sghmc_args = dict(learning_rate=sampler_cfg.learning_rate, friction=sampler_cfg.friction,
+                        data_size=sampler_cfg.data_size, temperature=sampler_cfg.temperature,
+                        add_noise=sampler_cfg.add_noise)
+      self.optimizers["sghmc_g"] = SGHMC(seed=_offset_seed(seed, _G_NOISE_SEED), name="sghmc_g",
+                                         **sghmc_args)
+      self.optimizers["sghmc_d"] = SGHMC(seed=_offset_seed(seed, _D_NOISE_SEED), name="sghmc_d",
+                                         **sghmc_args)
+    if self.classifier is not None:
+      self.optimizers["adam_classifier"] = adam()
+    # Build every optimizer now: a tf.function that creates variables on its
+    # first call is traced twice.
+    for key, optimizer in self.optimizers.items():
+      optimizer.build(self._variables_for(key))
+
+    self._step_fns = {}
+    example_spec = tf.TensorSpec([None, *model_cfg.example_shape], tf.float32)
+    z_spec = tf.TensorSpec([config.num_generators, None, model_cfg.z_dim], tf.float32)
+    label_spec = tf.TensorSpec([None], tf.int32)
+    for phase in ("adam", "sghmc"):
+      if phase == "sghmc" and config.maximum_likelihood:
+        continue
+      d_opt, g_opt = self.optimizers[f"{phase}_d"], self.optimizers[f"{phase}_g"]
+      if model_cfg.semi_supervised:
+        self._step_fns[f"disc/{phase}"] = tf.function(
+            lambda x, z, xl, yl, _o=d_opt: self._discriminator_update(_o, x, z, xl, yl),
+            input_signature=[example_spec, z_spec, example_spec, label_spec])
+      else:
+        self._step_fns[f"disc/{phase}"] = tf.function(
+            lambda x, z, _o=d_opt: self._discriminator_update(_o, x, z),
+            input_signature=[example_spec, z_spec])
+      self._step_fns[f"gen/{phase}"] = tf.function(
+          lambda z, _o=g_opt: self._generator_update(_o, z), input_signature=[z_spec])
+    if self.classifier is not None:
+      self._step_fns["supervised/adam"] = tf.function(
+          self._supervised_update, input_signature=[example_spec, label_spec])
+    self._predict_fn = tf.function(self._predict_proba, input_signature=[example_spec])
+    self._classifier_predict_fn = tf.function(self._classifier_proba, input_signature=[example_spec])
+    self._generate_fn = tf.function(self._generate, input_signature=[z_spec])
+
+  # ----------------------------------------------------------------- public API
+
+  def sample_z(self, batch_size: Optional[int] = None):
+    """Noise for every generator: `[num_generators, batch, z_dim]`, U(-1, 1)."""
+    batch_size = self.config.batch_size if batch_size is None else batch_size
+    return self._z_rng.uniform([self.config.num_generators, batch_size, self.config.model.z_dim],
+                               minval=-1.0, maxval=1.0)
+
+  def discriminator_step(self, x_real, x_labeled=None, y_labeled=None, z=None,
+                         use_adam=False) -> Dict[str, tf.Tensor]:
+    """One update of every discriminator sample.
+
+    Args:
+      x_real: `[batch, *example_shape]` unlabeled real examples in [-1, 1].
+      x_labeled: `[labeled_batch, *example_shape]` (semi-supervised only).
+      y_labeled: `[labeled_batch]` class ids (semi-supervised only).
+      z: optional `[num_generators, batch, z_dim]` noise; drawn if None.
+      use_adam: take an Adam step instead of an SGHMC step (burn-in).
+
+    Returns:
+      Dict with `disc_losses` `[num_discriminators]` (likelihood part of each
+      sample's loss) and, semi-supervised, `disc_supervised_losses`.
+    """
+    z = self.sample_z(tf.shape(x_real)[0]) if z is None else z
+    fn = self._step_fns[f"disc/{self._phase(use_adam)}"]
+    if self.config.model.semi_supervised:
+      if x_labeled is None or y_labeled is None:
+        raise ValueError("a semi-supervised discriminator step needs x_labeled and y_labeled")
+      return fn(x_real, z, x_labeled, tf.cast(y_labeled, tf.int32))
+    return fn(x_real, z)
+
+  def generator_step(self, z=None, use_adam=False) -> Dict[str, tf.Tensor]:
+    """One update of every generator sample; returns `gen_losses` `[num_generators]`."""
+    z = self.sample_z() if z is None else z
+    return self._step_fns[f"gen/{self._phase(use_adam)}"](z)
+
+  def supervised_step(self, x_labeled, y_labeled) -> Dict[str, tf.Tensor]:
+    """One Adam step of the supervised-only classifier; returns `supervised_loss`."""
+    if self.classifier is None:
+      raise ValueError("the supervised-only classifier exists only for semi-supervised configs")
+    return self._step_fns["supervised/adam"](x_labeled, tf.cast(y_labeled, tf.int32))
+
+  def predict_proba(self, x):
+    """Posterior predictive p(y | x, D) ~ 1/T sum_k softmax(D_k(x)) over the K real classes.
+
+    Args:
+      x: `[batch, *example_shape]` examples in [-1, 1].
+
+    Returns:
+      `[batch, K]` class probabilities averaged over the discriminator samples.
+    """
+    self._require_classes()
+    return self._predict_fn(tf.convert_to_tensor(x, tf.float32))
+
+  def classifier_predict_proba(self, x):
+    """`[batch, K]` class probabilities of the supervised-only classifier."""
+    if self.classifier is None:
+      raise ValueError("the supervised-only classifier exists only for semi-supervised configs")
+    return self._classifier_predict_fn(tf.convert_to_tensor(x, tf.float32))
+
+  def generate(self, z=None, batch_size=None):
+    """Samples from every generator: `[num_generators, batch, *example_shape]`."""
+    z = self.sample_z(batch_size) if z is None else z
+    return self._generate_fn(z)
+
+  def set_learning_rate(self, sghmc_learning_rate=None, adam_learning_rate=None):
+    """Assigns new step sizes (variables, so the steps are not retraced)."""
+    for key, optimizer in self.optimizers.items():
+      value = sghmc_learning_rate if key.startswith("sghmc") else adam_learning_rate
+      if value is not None:
+        optimizer.learning_rate.assign(value)
+
+  def step_functions(self) -> Dict[str, tf.types.experimental.GenericFunction]:
+    """The traced step functions, keyed "kind/phase"; for tracing checks."""
+    return dict(self._step_fns)
+
+  @property
+  def generator_variables(self) -> List[tf.Variable]:
+    return [v for g in self.generators for v in g.trainable_variables]
+
+  @property
+  def discriminator_variables(self) -> List[tf.Variable]:
+    return [v for d in self.discriminators for v in d.trainable_variables]
+
+  # ------------------------------------------------------------ step internals
+
+  def _phase(self, use_adam):
+    if self.config.maximum_likelihood or use_adam:
+      return "adam"
+    return "sghmc"
+
+  def _variables_for(self, optimizer_key):
+    if optimizer_key.endswith("_g"):
+      return self.generator_variables
+    if optimizer_key.endswith("_d"):
+      return self.discriminator_variables
+    return self.classifier.trainable_variables
+
+  def _paired_generators(self, disc_index):
+    """Generators whose fakes discriminator `disc_index` sees (and vice versa)."""
+    if self.config.ml_ensemble:
+      return [disc_index]  # Independent ML GANs: pair i with i only.
+    return list(range(self.config.num_generators))
+
+  def _prior_term(self, model):
+    """-log p(theta) / N for one sample; zero for the ML baselines."""
+    if self.config.maximum_likelihood:
+      return 0.0
+    sampler = self.config.sampler
+    return -losses.gaussian_log_prior(model.trainable_variables, sampler.prior_std) / sampler.data_size
+
+  def _discriminator_update(self, optimizer, x_real, z, x_labeled=None, y_labeled=None):
+    cfg = self.config
+    # Each generator's fakes once per step, shared by every discriminator.
+    fakes = tf.stack([g(z[i], training=True) for i, g in enumerate(self.generators)])
+    batch, labeled_batch = tf.shape(x_real)[0], 0 if x_labeled is None else tf.shape(x_labeled)[0]
+    nll_terms, supervised_terms, objectives = [], [], []
+    with tf.GradientTape() as tape:
+      for k, disc in enumerate(self.discriminators):
+        paired = self._paired_generators(k)
+        pieces = [x_real] + ([x_labeled] if x_labeled is not None else [])
+        pieces.append(tf.reshape(tf.gather(fakes, paired), [-1, *cfg.model.example_shape]))
+        # One pass over [real, labeled, fakes]: valid because the
+        # discriminator scores each example independently (no batch norm).
+        logits = disc(tf.concat(pieces, axis=0), training=True)
+        real_logits = logits[:batch]
+        fake_logits = logits[batch + labeled_batch:]
+        if cfg.wasserstein:
+          nll = losses.wasserstein_critic_loss(real_logits, fake_logits)
+        else:
+          nll = losses.bgan_discriminator_loss(real_logits, fake_logits)
+        if x_labeled is not None:
+          supervised = losses.supervised_loss(logits[batch:batch + labeled_batch], y_labeled)
+          supervised_terms.append(supervised)
+          nll += supervised
+        nll_terms.append(nll)
+        objectives.append(nll + self._prior_term(disc))
+      # Each sample's objective depends on its own weights only, so the
+      # gradient of the sum is every sample's own gradient.
+      total = tf.add_n(objectives)
+    variables = self.discriminator_variables
+    optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+    if cfg.wasserstein:
+      for v in variables:
+        v.assign(tf.clip_by_value(v, -cfg.clip_value, cfg.clip_value))
+    metrics = {"disc_losses": tf.stack(nll_terms)}
+    if supervised_terms:
+      metrics["disc_supervised_losses"] = tf.stack(supervised_terms)
+    return metrics
+
+  def _generator_update(self, optimizer, z):
+    cfg = self.config
+    batch = tf.shape(z)[1]
+    with tf.GradientTape() as tape:
+      fakes = [g(z[i], training=True) for i, g in enumerate(self.generators)]
+      all_fakes = tf.concat(fakes, axis=0)
+      # Each discriminator scores all fakes in one pass: [num_gen, batch, K].
+      logits = [tf.reshape(d(all_fakes, training=True), [cfg.num_generators, batch, cfg.model.num_classes])
+                for d in self.discriminators]
+      nll_terms, objectives = [], []
+      for j, gen in enumerate(self.generators):
+        judges = [k for k in range(cfg.num_discriminators) if j in self._paired_generators(k)]
+        fake_logits = tf.stack([logits[k][j] for k in judges])
+        if cfg.wasserstein:
+          nll = losses.wasserstein_generator_loss(fake_logits)
+        else:
+          nll = losses.bgan_generator_loss(fake_logits)
+        nll_terms.append(nll)
+        objectives.append(nll + self._prior_term(gen))
+      total = tf.add_n(objectives)
+    variables = self.generator_variables
+    optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+    return {"gen_losses": tf.stack(nll_terms)}
+
+  def _supervised_update(self, x_labeled, y_labeled):
+    optimizer = self.optimizers["adam_classifier"]
+    with tf.GradientTape() as tape:
+      loss = losses.supervised_loss(self.classifier(x_labeled, training=True), y_labeled)
+    variables = self.classifier.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return {"supervised_loss": loss}
+
+  def _predict_proba(self, x):
+    probs = [tf.nn.softmax(d(x, training=False)) for d in self.discriminators]
+    return tf.add_n(probs) / float(len(probs))
+
+  def _classifier_proba(self, x):
+    return tf.nn.softmax(self.classifier(x, training=False))
+
+  def _generate(self, z):
+    # Batch statistics, as in training (the 2017 code sampled this way too).
+    return tf.stack([g(z[i], training=True) for i, g in enumerate(self.generators)])
+
+  def _require_classes(self):
+    if not self.config.model.semi_supervised:
+      raise ValueError("predict_proba needs a semi-supervised model (num_classes > 1)")

@@ -1,0 +1,185 @@
+"""Frozen configuration objects for the Bayesian GAN.
+
+Each dataclass validates itself in `__post_init__`, so a bad value fails where
+it is made, with a one-line `ValueError`, long before any TensorFlow work.
+This module imports no TensorFlow: programs build and check configs first.
+"""
+
+import dataclasses
+from typing import Optional, Tuple
+
+__all__ = ["ModelConfig", "SamplerConfig", "GANConfig"]
+
+ARCHITECTURES = ("dcgan", "mlp")
+OUTPUT_ACTIVATIONS = ("tanh", "linear")
+
+
+def _require(condition: bool, message: str) -> None:
+  if not condition:
+    raise ValueError(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """Architecture of one generator and one discriminator.
+
+  Attributes:
+    example_shape: shape of one data example, `(H, W, C)` for images or `(D,)`
+      for vectors.
+    num_classes: K, the number of discriminator logits. 1 gives the
+      unsupervised real/fake discriminator; K > 1 the semi-supervised one with
+      an implicit (K+1)-th fake class.
+    z_dim: dimension of the generator's noise input z.
+    arch: `"dcgan"` (convolutional, images only) or `"mlp"`.
+    gf_dim: generator channels at full resolution (doubling as it pools).
+    df_dim: discriminator channels at full resolution (doubling as it pools).
+    num_layers: convolutional layers in each network (`dcgan`).
+    mlp_hidden: hidden-layer widths of the `mlp` networks.
+    output_activation: `"tanh"` for data scaled to [-1, 1], `"linear"` for
+      unbounded vector data.
+  """
+
+  example_shape: Tuple[int, ...]
+  num_classes: int = 1
+  z_dim: int = 100
+  arch: str = "dcgan"
+  gf_dim: int = 64
+  df_dim: int = 96
+  num_layers: int = 4
+  mlp_hidden: Tuple[int, ...] = (128,)
+  output_activation: str = "tanh"
+
+  def __post_init__(self):
+    object.__setattr__(self, "example_shape", tuple(int(s) for s in self.example_shape))
+    object.__setattr__(self, "mlp_hidden", tuple(int(h) for h in self.mlp_hidden))
+    _require(len(self.example_shape) in (1, 3) and all(s > 0 for s in self.example_shape),
+             f"example_shape must be (H, W, C) or (D,) with positive sizes, got {self.example_shape}")
+    _require(self.num_classes >= 1, f"num_classes must be >= 1, got {self.num_classes}")
+    _require(self.z_dim >= 1, f"z_dim must be >= 1, got {self.z_dim}")
+    _require(self.arch in ARCHITECTURES, f"arch must be one of {ARCHITECTURES}, got {self.arch!r}")
+    _require(self.gf_dim >= 1 and self.df_dim >= 1,
+             f"gf_dim and df_dim must be >= 1, got {self.gf_dim} and {self.df_dim}")
+    _require(self.num_layers >= 1, f"num_layers must be >= 1, got {self.num_layers}")
+    _require(all(h >= 1 for h in self.mlp_hidden), f"mlp_hidden sizes must be >= 1, got {self.mlp_hidden}")
+    _require(self.output_activation in OUTPUT_ACTIVATIONS,
+             f"output_activation must be one of {OUTPUT_ACTIVATIONS}, got {self.output_activation!r}")
+    if self.arch == "dcgan":
+      _require(len(self.example_shape) == 3,
+               f"arch 'dcgan' needs image examples (H, W, C), got {self.example_shape}; use arch 'mlp'")
+
+  @property
+  def semi_supervised(self) -> bool:
+    return self.num_classes > 1
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerConfig:
+  """Stochastic-gradient HMC and the optimisers that stand in for it.
+
+  The sampler targets p(theta | D) ∝ exp(-U(theta)), U = data_size * L with L
+  the minibatch-mean negative log-likelihood plus (-log prior) / data_size.
+
+  Attributes:
+    data_size: N, the number of training examples the likelihood stands for.
+    learning_rate: eps, the step on grad L (the paper's eta = eps / N on
+      grad U).
+    friction: alpha, the momentum decay per step (momentum = 1 - alpha).
+    temperature: scales the injected noise; 1 samples the posterior.
+    prior_std: standard deviation of the N(0, prior_std^2) prior on weights.
+    add_noise: False turns SGHMC into SGD with momentum 1 - alpha.
+    adam_burn_in: iterations of Adam before SGHMC takes over (the 2017 code
+      used 5000); 0 disables the burn-in.
+    adam_learning_rate, adam_beta_1: Adam settings for the burn-in, for the
+      maximum-likelihood (`ml`) baseline and the supervised-only classifier.
+  """
+
+  data_size: int
+  learning_rate: float = 0.005
+  friction: float = 0.01
+  temperature: float = 1.0
+  prior_std: float = 1.0
+  add_noise: bool = True
+  adam_burn_in: int = 0
+  adam_learning_rate: float = 2e-4
+  adam_beta_1: float = 0.5
+
+  def __post_init__(self):
+    _require(self.data_size >= 1, f"data_size must be >= 1, got {self.data_size}")
+    _require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
+    _require(0 < self.friction <= 1, f"friction must be in (0, 1], got {self.friction}")
+    _require(self.temperature >= 0, f"temperature must be >= 0, got {self.temperature}")
+    _require(self.prior_std > 0, f"prior_std must be > 0, got {self.prior_std}")
+    _require(self.adam_burn_in >= 0, f"adam_burn_in must be >= 0, got {self.adam_burn_in}")
+    _require(self.adam_learning_rate > 0, f"adam_learning_rate must be > 0, got {self.adam_learning_rate}")
+    _require(0 <= self.adam_beta_1 < 1, f"adam_beta_1 must be in [0, 1), got {self.adam_beta_1}")
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig:
+  """The posterior ensemble and how it is trained.
+
+  Attributes:
+    model: the architecture of each generator and discriminator.
+    sampler: the SGHMC and Adam settings.
+    num_gen: J, generator samples (one z batch each: the Monte Carlo
+      marginalisation of z).
+    num_disc: J_d, discriminator samples.
+    num_mcmc: M, chains per sample; the ensembles hold num_gen * num_mcmc
+      generators and num_disc * num_mcmc discriminators.
+    batch_size: examples per unlabeled batch, per labeled batch and per
+      generator's fake batch.
+    ml: maximum likelihood: one plain GAN trained with Adam, no prior and no
+      sampler noise (the DCGAN baseline of the paper's tables).
+    ml_ensemble: if > 0, that many independent ML GANs, each generator paired
+      with its own discriminator only (the paper's DCGAN-10 column).
+    wasserstein: Wasserstein critic losses with weight clipping (unsupervised
+      only).
+    clip_value: the weight clip of the Wasserstein critic.
+    seed: seeds weight initialisation, z draws and sampler noise.
+  """
+
+  model: ModelConfig
+  sampler: SamplerConfig
+  num_gen: int = 1
+  num_disc: int = 1
+  num_mcmc: int = 1
+  batch_size: int = 64
+  ml: bool = False
+  ml_ensemble: int = 0
+  wasserstein: bool = False
+  clip_value: float = 0.01
+  seed: Optional[int] = 0
+
+  def __post_init__(self):
+    for name in ("num_gen", "num_disc", "num_mcmc", "batch_size"):
+      value = getattr(self, name)
+      _require(value >= 1, f"{name} must be >= 1, got {value}")
+    _require(self.ml_ensemble >= 0, f"ml_ensemble must be >= 0, got {self.ml_ensemble}")
+    if self.ml:
+      _require(self.num_gen == self.num_disc == self.num_mcmc == 1,
+               "ml trains one plain GAN: num_gen, num_disc and num_mcmc must all be 1 "
+               f"(got {self.num_gen}, {self.num_disc}, {self.num_mcmc})")
+    if self.ml_ensemble:
+      _require(not self.ml, "use either ml or ml_ensemble, not both")
+      _require(self.num_gen == self.num_disc == self.ml_ensemble and self.num_mcmc == 1,
+               f"ml_ensemble={self.ml_ensemble} needs num_gen = num_disc = {self.ml_ensemble} and "
+               f"num_mcmc = 1 (got {self.num_gen}, {self.num_disc}, {self.num_mcmc})")
+    if self.wasserstein:
+      _require(not self.model.semi_supervised,
+               "wasserstein losses are unsupervised: they need num_classes = 1")
+      _require(self.clip_value > 0, f"clip_value must be > 0, got {self.clip_value}")
+
+  @property
+  def maximum_likelihood(self) -> bool:
+    """True for the ML baselines: Adam only, no prior, no sampler noise."""
+    return self.ml or self.ml_ensemble > 0
+
+  @property
+  def num_generators(self) -> int:
+    """Generator models held: num_gen * num_mcmc."""
+    return self.num_gen * self.num_mcmc
+
+  @property
+  def num_discriminators(self) -> int:
+    """Discriminator models held: num_disc * num_mcmc."""
+    return self.num_disc * self.num_mcmc

@@ -1,0 +1,218 @@
+"""Generator and discriminator networks, sized from a `ModelConfig`.
+
+The convolutional (DCGAN-family) networks are sized the way the 2017 Bayesian
+GAN code sized them:
+
+* `num_layers` convolutions; up to four of them stride 2 ("poolings"), spread
+  evenly over the layers, the rest stride 1;
+* the first kernel is 5x5 and each stride-2 layer shrinks the next kernel to
+  the odd size at or above ceil(k / 2) (5 -> 3 -> 3 ...);
+* channels start at `df_dim` (`gf_dim` for the generator), double at every
+  stride-2 layer and are capped at 512;
+* the generator mirrors the discriminator: a dense layer to the coarsest
+  feature map, then transposed convolutions back up to exactly `example_shape`
+  (batch norm + ReLU between layers, tanh at the output);
+* the discriminator uses leaky ReLUs and has a dense feature layer before the
+  output layer, whose K logits are read with an implicit fake class
+  (`losses.log_real_odds`).
+
+The discriminator has no batch normalisation, so each example is scored
+independently: a pass over real and fake examples concatenated equals separate
+passes, which the training step exploits.
+"""
+
+import math
+from typing import Iterator, List, NamedTuple, Tuple
+
+import keras
+import tensorflow as tf
+
+from bgan_tf.config import ModelConfig
+
+__all__ = [
+    "ConvSpec",
+    "Discriminator",
+    "Generator",
+    "conv_specs",
+    "make_discriminator",
+    "make_generator",
+]
+
+MAX_CHANNELS = 512
+MAX_POOLINGS = 4
+FIRST_KERNEL = 5
+INIT_STDDEV = 0.02  # DCGAN initialisation, as the 2017 code.
+
+
+class ConvSpec(NamedTuple):
+  """Sizes of one discriminator convolution (the generator runs it backwards)."""
+
+  kernel: int
+  stride: int
+  channels: int
+  input_hw: Tuple[int, int]
+  output_hw: Tuple[int, int]
+
+
+def _strides(num_layers: int) -> List[int]:
+  if num_layers <= MAX_POOLINGS:
+    return [2] * num_layers
+  interval = num_layers // MAX_POOLINGS
+  return [2 if (i % interval == 0 and i // interval < MAX_POOLINGS) else 1 for i in range(num_layers)]
+
+
+def _next_odd_at_least(value: int) -> int:
+  return value if value % 2 == 1 else value + 1
+
+
+def conv_specs(image_hw: Tuple[int, int], base_channels: int, num_layers: int) -> List[ConvSpec]:
+  """Layer-by-layer sizes of the discriminator's convolutions.
+
+  The generator uses the same list read backwards (with its own base channel
+  count), so its transposed convolutions retrace the discriminator's sizes.
+
+  Args:
+    image_hw: (height, width) of the input images.
+    base_channels: channels of the first layer (`df_dim` or `gf_dim`).
+    num_layers: number of convolutional layers.
+
+  Returns:
+    A list of `num_layers` `ConvSpec`s, first layer first.
+  """
+  specs = []
+  kernel, channels, hw = FIRST_KERNEL, base_channels, tuple(image_hw)
+  for stride in _strides(num_layers):
+    out_hw = tuple(int(math.ceil(s / stride)) for s in hw)
+    specs.append(ConvSpec(kernel, stride, min(channels, MAX_CHANNELS), hw, out_hw))
+    kernel = _next_odd_at_least(int(math.ceil(kernel / stride)))
+    channels = channels * stride
+    hw = out_hw
+  return specs
+
+
+def _seed_stream(seed) -> Iterator:
+  """Distinct integer seeds for each initializer (None: unseeded)."""
+  index = 0
+  while True:
+    yield None if seed is None else seed * 1009 + index
+    index += 1
+
+
+def _kernel_init(seeds):
+  return keras.initializers.RandomNormal(stddev=INIT_STDDEV, seed=next(seeds))
+
+
+class Generator(keras.Model):
+  """Maps noise z [batch, z_dim] to examples [batch, *example_shape].
+
+  Args:
+    config: the `ModelConfig`; `arch` chooses the DCGAN or MLP body.
+    seed: integer seed of the weight initializers, or None.
+  """
+
+  def __init__(self, config: ModelConfig, seed=None, **kwargs):
+    super().__init__(**kwargs)
+    self.config = config
+    seeds = _seed_stream(seed)
+    self.body = []
+    out_act = config.output_activation
+    if config.arch == "mlp":
+      for width in config.mlp_hidden:
+        self.body += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
+                      keras.layers.BatchNormalization(), keras.layers.ReLU()]
+      self.body += [keras.layers.Dense(math.prod(config.example_shape),
+                                       kernel_initializer=_kernel_init(seeds)),
+                    keras.layers.Reshape(config.example_shape)]
+    else:
+      height, width, num_channels = config.example_shape
+      specs = conv_specs((height, width), config.gf_dim, config.num_layers)
+      coarse_hw, coarse_channels = specs[-1].output_hw, specs[-1].channels
+      self.body += [keras.layers.Dense(coarse_hw[0] * coarse_hw[1] * coarse_channels,
+                                       kernel_initializer=_kernel_init(seeds)),
+                    keras.layers.BatchNormalization(), keras.layers.ReLU(),
+                    keras.layers.Reshape((coarse_hw[0], coarse_hw[1], coarse_channels))]
+      for index in reversed(range(len(specs))):
+        spec = specs[index]
+        last = index == 0
+        out_channels = num_channels if last else specs[index - 1].channels
+        self.body.append(keras.layers.Conv2DTranspose(
+            out_channels, spec.kernel, strides=spec.stride, padding="same",
+            kernel_initializer=_kernel_init(seeds)))
+        # A stride-2 'same' transposed conv doubles the size; crop the extra
+        # row/column so odd sizes come out exact (e.g. 4 -> 8 -> 7).
+        excess = (spec.output_hw[0] * spec.stride - spec.input_hw[0],
+                  spec.output_hw[1] * spec.stride - spec.input_hw[1])
+        if any(excess):
+          self.body.append(keras.layers.Cropping2D(((0, excess[0]), (0, excess[1]))))
+        if not last:
+          self.body += [keras.layers.BatchNormalization(), keras.layers.ReLU()]
+    if out_act == "tanh":
+      self.body.append(keras.layers.Activation("tanh"))
+
+  def call(self, z, training=False):
+    x = z
+    for layer in self.body:
+      if isinstance(layer, keras.layers.BatchNormalization):
+        x = layer(x, training=training)
+      else:
+        x = layer(x)
+    return x
+
+
+class Discriminator(keras.Model):
+  """Maps examples [batch, *example_shape] to K logits [batch, K].
+
+  `features(x)` returns the penultimate (feature) layer, for feature-matching
+  losses. The same architecture serves as the supervised-only classifier.
+
+  Args:
+    config: the `ModelConfig`.
+    seed: integer seed of the weight initializers, or None.
+  """
+
+  def __init__(self, config: ModelConfig, seed=None, **kwargs):
+    super().__init__(**kwargs)
+    self.config = config
+    seeds = _seed_stream(seed)
+    self.body = []
+    if config.arch == "mlp":
+      self.body.append(keras.layers.Flatten())
+      for width in config.mlp_hidden[:-1]:
+        self.body += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
+                      keras.layers.LeakyReLU(0.2)]
+      feature_dim = config.mlp_hidden[-1]
+    else:
+      height, width, _ = config.example_shape
+      specs = conv_specs((height, width), config.df_dim, config.num_layers)
+      for spec in specs:
+        self.body += [keras.layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride,
+                                          padding="same", kernel_initializer=_kernel_init(seeds)),
+                      keras.layers.LeakyReLU(0.2)]
+      self.body.append(keras.layers.Flatten())
+      feature_dim = specs[-1].channels
+    self.feature_layer = keras.layers.Dense(feature_dim, kernel_initializer=_kernel_init(seeds))
+    self.feature_activation = keras.layers.LeakyReLU(0.2)
+    self.output_layer = keras.layers.Dense(config.num_classes, kernel_initializer=_kernel_init(seeds))
+
+  def features(self, x):
+    for layer in self.body:
+      x = layer(x)
+    return self.feature_activation(self.feature_layer(x))
+
+  def call(self, x, training=False):
+    del training  # No dropout or batch norm: training and inference agree.
+    return self.output_layer(self.features(x))
+
+
+def make_generator(config: ModelConfig, seed=None, name=None) -> Generator:
+  """A built `Generator` (its variables exist, so optimizers can be built)."""
+  model = Generator(config, seed=seed, name=name)
+  model(tf.zeros([1, config.z_dim]))
+  return model
+
+
+def make_discriminator(config: ModelConfig, seed=None, name=None) -> Discriminator:
+  """A built `Discriminator`."""
+  model = Discriminator(config, seed=seed, name=name)
+  model(tf.zeros([1, *config.example_shape]))
+  return model

@@ -1,0 +1,129 @@
+"""Stochastic-gradient Hamiltonian Monte Carlo as a Keras 3 optimizer."""
+
+import math
+
+import keras
+import tensorflow as tf
+
+__all__ = ["SGHMC"]
+
+
+class SGHMC(keras.optimizers.Optimizer):
+  """Stochastic-gradient HMC sampler (Chen, Fox & Guestrin, 2014).
+
+  Draws theta from p(theta | D) ∝ exp(-U(theta)), where
+
+    U(theta) = data_size * L(theta),
+    L(theta) = (1/m) sum_{i in batch} -log p(x_i | theta) - log p(theta) / data_size,
+
+  i.e. the loss handed to this optimizer is the minibatch-*mean* negative
+  log-likelihood plus the negative log prior divided by the data size N. With
+  learning rate eps (on grad L), friction alpha and temperature T, every
+  variable theta and its velocity v are updated as
+
+    v     <- (1 - alpha) * v - eps * grad L(theta) + n,
+    n     ~  N(0, 2 * alpha * (eps / N) * T),
+    theta <- theta + v.
+
+  This is the SGD-with-momentum form of SGHMC used by the Bayesian GAN,
+  v <- (1 - a) v - eta grad U + N(0, 2 a eta), with eta = eps / N (since
+  grad U = N grad L) and the gradient-noise estimate beta-hat taken as 0. At
+  T = 1 the chain's stationary distribution approaches the posterior as eps
+  goes to 0; T != 1 samples the tempered posterior p(theta | D)^(1/T). With
+  `add_noise=False` the update is SGD with momentum 1 - alpha, which
+  converges to the MAP estimate.
+
+  The velocities, the noise generator's state, the learning rate and the
+  temperature are all optimizer variables, so `tf.train.Checkpoint` saves and
+  restores the chain exactly, and changing the learning rate or temperature
+  between steps never retraces a `tf.function`.
+
+  Args:
+    learning_rate: eps, a float, a `keras.Variable`-compatible scalar or a
+      `keras.optimizers.schedules.LearningRateSchedule`.
+    friction: alpha in (0, 1]; the momentum decay per step.
+    data_size: N, the number of examples the likelihood stands for.
+    temperature: T >= 0, scales the variance of the injected noise.
+    add_noise: inject the Langevin noise n (False gives SGD with momentum).
+    seed: integer seed of the noise generator; None draws a random state.
+    name: optimizer name.
+    **kwargs: other `keras.optimizers.Optimizer` arguments (`clipnorm`, ...).
+
+  #### References
+
+  Chen, T., Fox, E. and Guestrin, C. Stochastic Gradient Hamiltonian Monte
+  Carlo. ICML 2014, eq. (15).
+
+  Saatci, Y. and Wilson, A. G. Bayesian GAN. NIPS 2017, Algorithm 1.
+  """
+
+  def __init__(self,
+               learning_rate=0.005,
+               friction=0.01,
+               data_size=1,
+               temperature=1.0,
+               add_noise=True,
+               seed=None,
+               name="SGHMC",
+               **kwargs):
+    super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+    if not 0.0 < friction <= 1.0:
+      raise ValueError(f"friction must be in (0, 1], got {friction}")
+    if data_size < 1:
+      raise ValueError(f"data_size must be >= 1, got {data_size}")
+    if temperature < 0:
+      raise ValueError(f"temperature must be >= 0, got {temperature}")
+    self.friction = float(friction)
+    self.data_size = float(data_size)
+    self.add_noise = bool(add_noise)
+    self.seed = seed
+    self._temperature = self.add_variable(
+        shape=(), initializer=keras.initializers.Constant(float(temperature)), name="temperature")
+    self._noise = (tf.random.Generator.from_non_deterministic_state() if seed is None
+                   else tf.random.Generator.from_seed(seed))
+
+  @property
+  def temperature(self):
+    """The temperature variable T; assign to it to anneal without retracing."""
+    return self._temperature
+
+  def build(self, var_list):
+    """Creates one velocity per variable, initialised at zero."""
+    if self.built:
+      return
+    super().build(var_list)
+    self._velocities = [self.add_variable_from_reference(v, name="velocity") for v in var_list]
+
+  def update_step(self, gradient, variable, learning_rate):
+    """One SGHMC step for one variable (see the class docstring)."""
+    dtype = variable.dtype
+    eps = tf.cast(learning_rate, dtype)
+    gradient = tf.convert_to_tensor(gradient)
+    velocity = self._velocities[self._get_variable_index(variable)]
+    new_velocity = (1.0 - self.friction) * velocity - eps * gradient
+    if self.add_noise:
+      # Variance 2 * alpha * eta * T with eta = eps / N: the step on grad U.
+      noise_std = tf.sqrt(2.0 * self.friction * eps * tf.cast(self._temperature, dtype) / self.data_size)
+      new_velocity += noise_std * self._noise.normal(tf.shape(variable), dtype=dtype)
+    self.assign(velocity, new_velocity)
+    self.assign_add(variable, new_velocity)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update({
+        "friction": self.friction,
+        "data_size": self.data_size,
+        "temperature": float(self._temperature.numpy()),
+        "add_noise": self.add_noise,
+        "seed": self.seed,
+    })
+    return config
+
+  def velocities(self):
+    """The velocity variables, in the order of the built variable list."""
+    return list(self._velocities)
+
+  @staticmethod
+  def noise_std(learning_rate, friction, data_size, temperature=1.0):
+    """Standard deviation of the injected noise per step (a Python float)."""
+    return math.sqrt(2.0 * friction * learning_rate * temperature / data_size)
