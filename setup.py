@@ -1,0 +1,36 @@
+"""Installs bgan_tf, its programs in bin/ and the package data."""
+
+import pathlib
+
+import setuptools
+
+HERE = pathlib.Path(__file__).parent
+version = {}
+exec((HERE / "bgan_tf" / "__init__.py").read_text(), version)
+
+setuptools.setup(
+    name="bgan_tf",
+    version=version["__version__"],
+    description="Bayesian GAN (Saatci & Wilson, NIPS 2017) in TensorFlow 2 / Keras 3",
+    long_description=(HERE / "README.md").read_text() if (HERE / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.14",
+    packages=setuptools.find_packages(include=["bgan_tf", "bgan_tf.*"]),
+    package_data={"bgan_tf": ["data/*.npz", "data/*.txt"]},
+    scripts=sorted(str(p) for p in (HERE / "bin").glob("*") if p.is_file()),
+    install_requires=[
+        # Checked together on Python 3.11: TF 2.21, TFP 0.25 with tf-keras 2.21.
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-probability>=0.25,<0.26",
+        "tf-keras>=2.21,<2.22",
+        "tensorflow-datasets>=4.9,<5",
+        "numpy>=1.26,<3",
+        "absl-py>=2.1,<3",
+        "pillow>=10,<14",
+    ],
+    extras_require={
+        "test": ["pytest>=8,<10", "tensorflow-serving-api>=2.21,<2.22"],
+        "bench": ["matplotlib>=3.8,<4"],
+    },
+)
