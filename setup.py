@@ -28,6 +28,8 @@ setuptools.setup(
         "numpy>=1.26,<3",
         "absl-py>=2.1,<3",
         "pillow>=10,<14",
+        # tf.summary needs it and TensorFlow 2.21 no longer depends on it.
+        "tensorboard>=2.21,<2.22",
     ],
     extras_require={
         "test": ["pytest>=8,<10", "tensorflow-serving-api>=2.21,<2.22"],

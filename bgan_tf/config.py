@@ -8,15 +8,19 @@ This module imports no TensorFlow: programs build and check configs first.
 import dataclasses
 from typing import Optional, Tuple
 
-__all__ = ["ModelConfig", "SamplerConfig", "GANConfig"]
+__all__ = ["ConfigError", "GANConfig", "ModelConfig", "SamplerConfig", "TrainConfig"]
 
 ARCHITECTURES = ("dcgan", "mlp")
 OUTPUT_ACTIVATIONS = ("tanh", "linear")
 
 
+class ConfigError(ValueError):
+  """A configuration value is invalid; the message is one line for the user."""
+
+
 def _require(condition: bool, message: str) -> None:
   if not condition:
-    raise ValueError(message)
+    raise ConfigError(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,3 +187,55 @@ class GANConfig:
   def num_discriminators(self) -> int:
     """Discriminator models held: num_disc * num_mcmc."""
     return self.num_disc * self.num_mcmc
+
+
+OPTIMIZERS = ("sghmc", "adam")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """The training loop: length, schedule, outputs.
+
+  Attributes:
+    train_iter: iterations to run (each: a discriminator step, a generator
+      step and, semi-supervised, a supervised-baseline step).
+    n_save: evaluate, log, write results and summaries every n_save
+      iterations.
+    checkpoint_every: save a checkpoint every this many iterations.
+    max_checkpoints: checkpoints kept on disk.
+    optimizer: `"sghmc"` samples the posterior (after `adam_burn_in`
+      iterations of Adam); `"adam"` runs Adam throughout (no noise: a MAP
+      ensemble; the ML baselines always use Adam).
+    lr_decay: learning rates follow lr * exp(-lr_decay * min(1, it * batch / N)),
+      the 2017 schedule.
+    num_labeled: N labeled examples (semi-supervised); 0 otherwise.
+    eval_batch_size: batch size of test-set evaluation.
+    num_sample_images: images per generator in sample grids.
+    tensorboard: write TensorBoard summaries.
+    save_samples: write PNG sample grids per generator at every n_save.
+    save_weights: write all weights as .npz at every n_save.
+    data_seed: seeds the labeled subset and the order of the data streams.
+  """
+
+  train_iter: int = 50000
+  n_save: int = 100
+  checkpoint_every: int = 100
+  max_checkpoints: int = 3
+  optimizer: str = "sghmc"
+  lr_decay: float = 3.0
+  num_labeled: int = 0
+  eval_batch_size: int = 500
+  num_sample_images: int = 64
+  tensorboard: bool = True
+  save_samples: bool = False
+  save_weights: bool = False
+  data_seed: int = 0
+
+  def __post_init__(self):
+    for name in ("train_iter", "n_save", "checkpoint_every", "max_checkpoints", "eval_batch_size",
+                 "num_sample_images"):
+      value = getattr(self, name)
+      _require(value >= 1, f"{name} must be >= 1, got {value}")
+    _require(self.num_labeled >= 0, f"N (num_labeled) must be >= 0, got {self.num_labeled}")
+    _require(self.lr_decay >= 0, f"lr_decay must be >= 0, got {self.lr_decay}")
+    _require(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")

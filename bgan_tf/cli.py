@@ -1,0 +1,324 @@
+"""The command-line layer shared by the programs in `bin/`.
+
+It defines the absl flags (named, and defaulted, as in the 2017
+`run_bgan_semi.py`, `run_bgan.py` and `bgan_synth.py`), turns parsed flag
+values into the frozen configs, and runs a program so that a user error ends
+with one line on stderr and exit code 2, never a traceback. It lives in the
+package so the installed programs can import it; the library below it never
+reads flags: every function here takes the parsed `FlagValues` explicitly.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import random
+import sys
+from typing import Callable, List, Sequence, Tuple
+
+from absl import app, flags, logging
+
+from bgan_tf.config import ConfigError, GANConfig, ModelConfig, SamplerConfig, TrainConfig
+
+__all__ = ["PROGRAMS", "define_flags", "main_train", "run"]
+
+PROGRAMS = ("semi", "unsupervised", "synth")
+FLAGFILE = "flags.txt"
+CONFIG_FILE = "config.json"
+
+
+class UsageError(Exception):
+  """A bad command line (one line for the user; exit code 2)."""
+
+
+def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
+  """Defines the flags of `program` ("semi", "unsupervised" or "synth").
+
+  Returns:
+    The names of the flags defined, in the order they are written to a run's
+    flagfile.
+  """
+  if program not in PROGRAMS:
+    raise ValueError(f"unknown program {program!r}")
+  names = []
+
+  def define(kind, name, default, help_text, **kwargs):
+    getattr(flags, f"DEFINE_{kind}")(name=name, default=default, help=help_text, flag_values=flag_values,
+                                     **kwargs)
+    names.append(name)
+
+  synth = program == "synth"
+  # --- 2017 flags (names, meanings and defaults of the original programs) ---
+  define("string", "out_dir", "/tmp/synth_results" if synth else "runs",
+         "Folder that holds the run folders.")
+  define("integer", "n_save", 100, "Every n_save iterations: evaluate, log, write results and samples.",
+         lower_bound=1)
+  define("integer", "z_dim", 2 if synth else 100, "Dimension of the generator's noise z.", lower_bound=1)
+  if synth:
+    define("integer", "x_dim", 100, "Dimension of the synthetic data.", lower_bound=2)
+    define("integer", "numz", 1, "Number of z samples (generator samples) to marginalise z with.",
+           lower_bound=1)
+  else:
+    define("integer", "gf_dim", 64, "Generator channels at full resolution.", lower_bound=1)
+    define("integer", "df_dim", 96, "Discriminator channels at full resolution.", lower_bound=1)
+    define("string", "data_path", None,
+           "Folder with the data set's standard files (MNIST IDX .gz, cifar-10-batches-py/, "
+           "train_32x32.mat, img_align_celeba/, or x_tr.npy... for custom).")
+    define("enum", "dataset", "mnist", "Data set name.",
+           enum_values=["mnist", "cifar", "svhn", "celeb", "custom", "digits", "synthetic"])
+    define("integer", "num_layers", 4, "Convolutional layers of the generator and discriminator.",
+           lower_bound=1)
+    define("integer", "num_gen", 1, "J: generator samples (one z batch each).", lower_bound=1)
+    define("integer", "num_disc", 1, "J_d: discriminator samples.", lower_bound=1)
+  define("integer", "batch_size", 64, "Minibatch size.", lower_bound=1)
+  define("float", "prior_std", 10.0 if synth else 1.0, "Standard deviation of the Gaussian prior on every weight.",
+         lower_bound=1e-12)
+  define("integer", "num_mcmc", 1, "M: MCMC chains per sample.", lower_bound=1)
+  if program == "semi":
+    define("integer", "N", 128, "Number of labeled training examples (class-balanced).", lower_bound=1)
+  define("integer", "train_iter", 1000 if synth else 50000, "Training iterations.", lower_bound=1)
+  define("bool", "wasserstein", False, "Wasserstein losses with weight clipping (unsupervised only).")
+  define("bool", "ml", False, "Maximum likelihood: one plain GAN trained with Adam, no prior or noise.")
+  if not synth:
+    define("integer", "ml_ensemble", 0, "If > 0, train that many independent ML GANs.", lower_bound=0)
+    define("bool", "save_samples", False, "Write PNG sample grids per generator sample every n_save.")
+  define("bool", "save_weights", False, "Write all weights (.npz) every n_save.")
+  define("integer", "random_seed", 2222, "Seeds numpy, Python, TensorFlow and every random stream.",
+         lower_bound=0)
+  define("float", "lr", 0.01 if synth else 0.005, "SGHMC learning rate eps (the step on the mean loss).",
+         lower_bound=1e-12)
+  define("float", "lr_decay", 3.0,
+         "Learning rates decay as exp(-lr_decay * min(1, iter * batch_size / data size)).", lower_bound=0.0)
+  define("enum", "optimizer", "sgd", "'sgd' or 'sghmc': SGHMC sampling; 'adam': Adam throughout (no noise).",
+         enum_values=["sgd", "sghmc", "adam"])
+  # --- flags the original lacked ---
+  define("string", "run_name", None, "Run folder name under out_dir (default: <dataset>_<timestamp>).")
+  define("bool", "resume", False, "Continue the run in out_dir/run_name from its latest checkpoint.")
+  define("integer", "checkpoint_every", None, "Checkpoint interval in iterations (default: n_save).",
+         lower_bound=1)
+  define("integer", "max_checkpoints", 3, "Checkpoints kept on disk.", lower_bound=1)
+  define("bool", "tensorboard", True, "Write TensorBoard summaries to RUN/tensorboard.")
+  define("integer", "burn_in", 5000 if program == "semi" else 0,
+         "Adam iterations before SGHMC takes over (the 2017 semi-supervised code used 5000).",
+         lower_bound=0)
+  define("float", "adam_lr", 2e-4,
+         "Adam learning rate: burn-in, --ml, --ml_ensemble, --optimizer=adam, supervised baseline.",
+         lower_bound=1e-12)
+  # The 2017 synthetic script used alpha = 1e-3 with Adam; with SGHMC at
+  # lr 0.01 that momentum (0.999) diverges within 150 iterations, 0.1 does not.
+  define("float", "friction", 0.1 if synth else 0.01, "SGHMC friction alpha (momentum 1 - alpha).",
+         lower_bound=1e-6,
+         upper_bound=1.0)
+  define("float", "temperature", 1.0, "SGHMC temperature (1 samples the posterior).", lower_bound=0.0)
+  define("enum", "arch", "mlp" if synth else "dcgan", "Network family.", enum_values=["dcgan", "mlp"])
+  define("list", "mlp_hidden", ["128"], "Hidden-layer widths of the MLP networks.")
+  define("integer", "eval_batch_size", 500, "Batch size of test-set evaluation.", lower_bound=1)
+  if not synth:
+    define("string", "data_dir", None, "tensorflow-datasets folder with prepared builds (default: tfds's).")
+    define("bool", "allow_download", False, "Let tensorflow-datasets download a data set it lacks.")
+
+  flags.register_multi_flags_validator(
+      ["ml", "num_mcmc"] + ([] if synth else ["num_gen", "num_disc", "ml_ensemble"]) + (["numz"] if synth else []),
+      _check_ml_flags, message="", flag_values=flag_values)
+  if program == "semi":
+    flags.register_validator("wasserstein", lambda value: not value,
+                             message="--wasserstein is unsupervised: use bin/run_bgan",
+                             flag_values=flag_values)
+  return names
+
+
+def _check_ml_flags(values):
+  num_gen = values.get("num_gen", values.get("numz", 1))
+  num_disc = values.get("num_disc", 1)
+  if values["ml"] and (num_gen, num_disc, values["num_mcmc"]) != (1, 1, 1):
+    raise flags.ValidationError("--ml trains one plain GAN: it needs num_gen = num_disc = num_mcmc = 1")
+  ensemble = values.get("ml_ensemble", 0)
+  if ensemble and values["ml"]:
+    raise flags.ValidationError("use either --ml or --ml_ensemble, not both")
+  if ensemble and (num_gen, num_disc, values["num_mcmc"]) not in ((1, 1, 1), (ensemble, ensemble, 1)):
+    raise flags.ValidationError(f"--ml_ensemble={ensemble} sets num_gen = num_disc = {ensemble} and "
+                                "num_mcmc = 1; leave those flags at 1")
+  return True
+
+
+def run(main: Callable[[Sequence[str]], None]) -> None:
+  """`absl.app.run(main)`, with one-line errors and exit code 2 for user errors."""
+  program = os.path.basename(sys.argv[0])
+
+  def parse(argv):
+    try:
+      return flags.FLAGS(argv)
+    except flags.Error as error:
+      _fail(program, str(error).splitlines()[0] if str(error) else repr(error), code=2)
+
+  def guarded(argv):
+    from bgan_tf.data import DataError  # noqa: imported late: TensorFlow loads here
+    from bgan_tf.train import NonFiniteLossError, RunError
+    try:
+      main(argv)
+    except (UsageError, ConfigError, DataError, RunError) as error:
+      _fail(program, str(error), code=2)
+    except NonFiniteLossError as error:
+      _fail(program, str(error), code=1)
+
+  app.run(guarded, flags_parser=parse)
+
+
+def _fail(program, message, code):
+  sys.stderr.write(f"{program}: error: {' '.join(message.split())}\n")
+  sys.stderr.flush()
+  sys.exit(code)
+
+
+def seed_everything(seed: int) -> None:
+  """Seeds Python, numpy and TensorFlow (the library's own streams are seeded by config)."""
+  import numpy as np
+  import keras
+  random.seed(seed)
+  np.random.seed(seed)
+  keras.utils.set_random_seed(seed)
+
+
+def resolve_run_dir(flag_values, program) -> str:
+  """out_dir/run_name, with a timestamped default name for fresh runs."""
+  name = flag_values.run_name
+  if name is None:
+    if flag_values.resume:
+      raise UsageError("--resume needs --run_name (or --flagfile=RUN/flags.txt from the run to continue)")
+    dataset = "synthetic" if program == "synth" else flag_values.dataset
+    name = f"{dataset}_{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+  if os.sep in name or name in ("", ".", ".."):
+    raise UsageError(f"--run_name must be a plain folder name, got {name!r}")
+  return os.path.join(flag_values.out_dir, name)
+
+
+def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig]:
+  """The frozen configs of a run, from flags and the loaded data set."""
+  fv = flag_values
+  synth = program == "synth"
+  semi = program == "semi"
+  num_gen = fv.numz if synth else fv.num_gen
+  num_disc = 1 if synth else fv.num_disc
+  ml_ensemble = 0 if synth else fv.ml_ensemble
+  if ml_ensemble:
+    num_gen = num_disc = ml_ensemble
+  try:
+    mlp_hidden = tuple(int(h) for h in fv.mlp_hidden)
+  except ValueError:
+    raise UsageError(f"--mlp_hidden must be a comma-separated list of integers, got {fv.mlp_hidden}")
+  model = ModelConfig(
+      example_shape=dataset.example_shape,
+      num_classes=dataset.num_classes if semi else 1,
+      z_dim=fv.z_dim,
+      arch=fv.arch,
+      gf_dim=64 if synth else fv.gf_dim,
+      df_dim=96 if synth else fv.df_dim,
+      num_layers=4 if synth else fv.num_layers,
+      mlp_hidden=mlp_hidden,
+      output_activation="tanh" if dataset.pixel_range is not None else "linear")
+  sampler = SamplerConfig(
+      data_size=dataset.train_size, learning_rate=fv.lr, friction=fv.friction, temperature=fv.temperature,
+      prior_std=fv.prior_std, adam_burn_in=fv.burn_in, adam_learning_rate=fv.adam_lr)
+  gan = GANConfig(model=model, sampler=sampler, num_gen=num_gen, num_disc=num_disc, num_mcmc=fv.num_mcmc,
+                  batch_size=fv.batch_size, ml=fv.ml, ml_ensemble=ml_ensemble, wasserstein=fv.wasserstein,
+                  seed=fv.random_seed)
+  train = TrainConfig(
+      train_iter=fv.train_iter, n_save=fv.n_save,
+      checkpoint_every=fv.checkpoint_every or fv.n_save, max_checkpoints=fv.max_checkpoints,
+      optimizer="adam" if fv.optimizer == "adam" else "sghmc", lr_decay=fv.lr_decay,
+      num_labeled=fv.N if semi else 0, eval_batch_size=fv.eval_batch_size,
+      tensorboard=fv.tensorboard, save_samples=False if synth else fv.save_samples,
+      save_weights=fv.save_weights, data_seed=fv.random_seed)
+  return gan, train
+
+
+def write_run_record(run_dir, flag_values, flag_names, configs) -> None:
+  """Writes the flagfile that reproduces the run and the configs as JSON.
+
+  On resume the recorded configs must match the new ones (the iteration
+  count may grow); a mismatch is a user error, found before any work.
+  """
+  from bgan_tf import run_files
+  record = {name: dataclasses.asdict(config) for name, config in configs.items()}
+  record_json = json.loads(json.dumps(record))
+  config_path = os.path.join(run_dir, CONFIG_FILE)
+  if flag_values.resume:
+    if not os.path.exists(config_path):
+      raise UsageError(f"--resume: {config_path} not found; is {run_dir} a run folder?")
+    with open(config_path) as f:
+      saved = _flatten(json.load(f))
+    current = _flatten(record_json)
+    changed = sorted(key for key in set(saved) | set(current)
+                     if key != "train.train_iter" and saved.get(key) != current.get(key))
+    if changed:
+      raise UsageError(f"--resume: the flags change the run's configuration ({', '.join(changed)}); "
+                       f"use --flagfile={os.path.join(run_dir, FLAGFILE)}")
+  lines = []
+  for name in flag_names:
+    if name == "resume":
+      continue
+    value = os.path.basename(run_dir) if name == "run_name" else flag_values[name].value
+    if value is None:
+      continue
+    if isinstance(value, bool):
+      lines.append(f"--{name}" if value else f"--no{name}")
+    elif isinstance(value, list):
+      lines.append(f"--{name}={','.join(str(v) for v in value)}")
+    else:
+      lines.append(f"--{name}={value}")
+  run_files.write_text(os.path.join(run_dir, FLAGFILE), "\n".join(lines) + "\n")
+  run_files.write_json(config_path, record_json)
+
+
+def _flatten(tree, prefix=""):
+  """{"a": {"b": 1}} -> {"a.b": 1}."""
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def main_train(flag_values, program, flag_names, hooks_fn=None):
+  """Loads data, builds configs, writes the run record and trains.
+
+  Args:
+    flag_values: parsed flags.
+    program: "semi", "unsupervised" or "synth".
+    flag_names: the names `define_flags` returned.
+    hooks_fn: optional fn(dataset, run_dir) -> list of `train.Hook`.
+
+  Returns:
+    The last results dict.
+  """
+  fv = flag_values
+  run_dir = resolve_run_dir(fv, program)
+  if fv.resume and not os.path.isdir(run_dir):
+    raise UsageError(f"--resume: run folder {run_dir} does not exist")
+  if not fv.resume and os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
+    raise UsageError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run_name")
+  seed_everything(fv.random_seed)
+
+  from bgan_tf import data as data_lib
+  from bgan_tf import train as train_lib
+  if program == "synth":
+    dataset = data_lib.load_dataset("synthetic", seed=fv.random_seed, x_dim=fv.x_dim)
+  else:
+    dataset = data_lib.load_dataset(fv.dataset, data_path=fv.data_path, data_dir=fv.data_dir,
+                                    allow_download=fv.allow_download, seed=fv.random_seed)
+  logging.info("data: %s (%d train, %d test, example shape %s, %d classes)", dataset.source,
+               dataset.train_size, dataset.test_size, dataset.example_shape, dataset.num_classes)
+  gan_config, train_config = build_configs(fv, program, dataset)
+  if program == "semi":
+    data_lib.select_labeled_indices(dataset, train_config.num_labeled, train_config.data_seed)  # checks N
+  if train_config.optimizer == "sghmc" and gan_config.sampler.adam_burn_in >= train_config.train_iter \
+      and not gan_config.maximum_likelihood:
+    logging.warning("burn_in=%d >= train_iter=%d: the whole run uses Adam, no SGHMC sampling",
+                    gan_config.sampler.adam_burn_in, train_config.train_iter)
+  os.makedirs(run_dir, exist_ok=True)
+  write_run_record(run_dir, fv, flag_names, {"gan": gan_config, "train": train_config})
+  logging.info("run folder: %s", run_dir)
+  hooks = hooks_fn(dataset, run_dir) if hooks_fn else ()
+  return train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks)

@@ -1,0 +1,58 @@
+"""Files a run writes, each written whole or not at all.
+
+Every writer here writes to a temporary file in the destination folder and
+renames it into place (`os.replace` is atomic on POSIX), so a run killed
+mid-write never leaves a truncated results file, flagfile or image behind.
+"""
+
+import io
+import json
+import os
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["atomic_write_bytes", "write_json", "write_png", "write_text"]
+
+
+def atomic_write_bytes(path: str, payload: bytes) -> None:
+  """Writes `payload` to `path` through a temporary file and a rename."""
+  folder = os.path.dirname(os.path.abspath(path))
+  os.makedirs(folder, exist_ok=True)
+  handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+  try:
+    with os.fdopen(handle, "wb") as f:
+      f.write(payload)
+      f.flush()
+      os.fsync(f.fileno())
+    # mkstemp creates 0600 files; give the usual permissions of a new file.
+    os.chmod(tmp_path, 0o666 & ~_umask())
+    os.replace(tmp_path, path)
+  except BaseException:
+    if os.path.exists(tmp_path):
+      os.remove(tmp_path)
+    raise
+
+
+def write_text(path: str, text: str) -> None:
+  atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str, value) -> None:
+  write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def write_png(path: str, image: np.ndarray) -> None:
+  """Writes a uint8 image [H, W] or [H, W, C] (C in 1, 3, 4) as PNG."""
+  if image.ndim == 3 and image.shape[-1] == 1:
+    image = image[..., 0]
+  buffer = io.BytesIO()
+  Image.fromarray(image).save(buffer, format="PNG")
+  atomic_write_bytes(path, buffer.getvalue())
+
+
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask

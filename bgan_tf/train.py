@@ -1,0 +1,264 @@
+"""The training loop behind the programs: steps, evaluation, outputs, resume.
+
+`train` runs a `BayesianGAN` on a `bgan_tf.data.Dataset` and writes into one
+run folder:
+
+  checkpoints/         tf.train.CheckpointManager: all model and sampler
+                       state, RNG states and the iteration number
+  tensorboard/         scalars (losses, accuracies, learning rate, it/s) and
+                       sample grids per generator sample
+  results_<iter>.json  the 2017 keys: disc_losses, gen_losses,
+                       supervised_acc, semi_supervised_acc, timestamp
+  hook_metrics.json    every hook's values by iteration (e.g. JS divergence)
+  samples/, weights/   PNG grids and .npz weights, when asked for
+
+The data streams are pure functions of (seed, iteration) and every random
+state lives in the checkpoint, so a resumed run gives the numbers of an
+uninterrupted one.
+"""
+
+import io
+import math
+import os
+import time
+from typing import Callable, Dict, Mapping, NamedTuple, Sequence
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from bgan_tf import data as data_lib
+from bgan_tf import run_files, summaries
+from bgan_tf.bgan import BayesianGAN
+from bgan_tf.config import GANConfig, TrainConfig
+
+__all__ = ["Hook", "NonFiniteLossError", "RunError", "evaluate_accuracy", "learning_rate_factor", "train"]
+
+
+class RunError(RuntimeError):
+  """The run folder cannot be used as asked (one line for the user)."""
+
+
+class NonFiniteLossError(RuntimeError):
+  """A loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+class Hook(NamedTuple):
+  """An extra evaluation every `every` iterations: fn(gan, iteration) -> {name: value}."""
+
+  every: int
+  fn: Callable[[BayesianGAN, int], Mapping[str, float]]
+
+
+def learning_rate_factor(iteration: int, batch_size: int, data_size: int, lr_decay: float) -> float:
+  """exp(-lr_decay * min(1, iteration * batch_size / data_size)): the 2017 schedule."""
+  return math.exp(-lr_decay * min(1.0, iteration * batch_size / float(data_size)))
+
+
+def evaluate_accuracy(gan: BayesianGAN, dataset, batch_size: int) -> Dict[str, float]:
+  """Test accuracy of the Bayesian ensemble and of the supervised-only classifier.
+
+  Every test example counts, the last partial batch included.
+  """
+  correct_semi = correct_sup = total = 0
+  for x, y in data_lib.eval_batches(dataset, batch_size):
+    y = y.numpy()
+    correct_semi += int(np.sum(np.argmax(gan.predict_proba(x).numpy(), axis=1) == y))
+    correct_sup += int(np.sum(np.argmax(gan.classifier_predict_proba(x).numpy(), axis=1) == y))
+    total += len(y)
+  return {"semi_supervised_acc": correct_semi / total, "supervised_acc": correct_sup / total}
+
+
+def train(gan_config: GANConfig,
+          train_config: TrainConfig,
+          dataset,
+          run_dir: str,
+          *,
+          resume: bool = False,
+          hooks: Sequence[Hook] = ()) -> Dict[str, object]:
+  """Trains (or resumes) a Bayesian GAN run in `run_dir`.
+
+  Args:
+    gan_config: the model, sampler and ensemble.
+    train_config: the loop's length, schedule and outputs.
+    dataset: a `bgan_tf.data.Dataset` matching `gan_config.model`.
+    run_dir: the run folder (created if needed).
+    resume: continue from the latest checkpoint in `run_dir`.
+    hooks: extra evaluations, e.g. the synthetic experiment's JS divergence.
+
+  Returns:
+    The last results dict written (the `results_<iter>.json` content).
+
+  Raises:
+    RunError: `resume` without a checkpoint, or a fresh run over one.
+    NonFiniteLossError: a loss became NaN or Inf.
+  """
+  loop = _Loop(gan_config, train_config, dataset, run_dir, hooks)
+  loop.restore_or_start(resume)
+  return loop.run()
+
+
+class _Loop:
+  """State of one training run; `train` is its only user."""
+
+  def __init__(self, gan_config, train_config, dataset, run_dir, hooks):
+    self.gan_config, self.train_config, self.dataset = gan_config, train_config, dataset
+    self.run_dir, self.hooks = run_dir, tuple(hooks)
+    self.semi = gan_config.model.semi_supervised
+    self.gan = BayesianGAN(gan_config)
+    self.iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
+    self.checkpoint = tf.train.Checkpoint(gan=self.gan, iteration=self.iteration)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=train_config.max_checkpoints)
+    self.writer = (tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+                   if train_config.tensorboard else None)
+    is_image = len(gan_config.model.example_shape) == 3
+    self.sample_z = (tf.random.stateless_uniform(
+        [gan_config.num_generators, train_config.num_sample_images, gan_config.model.z_dim],
+        seed=[train_config.data_seed, 1], minval=-1.0, maxval=1.0) if is_image else None)
+    self.last_results = {}
+    self.hook_history = {}
+
+  def restore_or_start(self, resume):
+    latest = self.manager.latest_checkpoint
+    if resume:
+      if latest is None:
+        raise RunError(f"--resume: no checkpoint in {self.manager.directory}")
+      self.checkpoint.restore(latest).assert_existing_objects_matched()
+      logging.info("resumed from %s at iteration %d", latest, int(self.iteration.numpy()))
+    elif latest is not None:
+      raise RunError(f"{self.run_dir} already holds checkpoints; pass --resume to continue it "
+                     "or choose another --run_name")
+
+  def _streams(self, start):
+    cfg, seed = self.gan_config, self.train_config.data_seed
+    unlabeled = iter(data_lib.unlabeled_batches(self.dataset, cfg.batch_size, seed, start_step=start))
+    labeled = None
+    if self.semi:
+      indices = data_lib.select_labeled_indices(self.dataset, self.train_config.num_labeled, seed)
+      labeled = iter(data_lib.labeled_batches(self.dataset, indices, cfg.batch_size, seed,
+                                              start_step=start))
+    return unlabeled, labeled
+
+  def run(self):
+    tc, cfg = self.train_config, self.gan_config
+    start = int(self.iteration.numpy())
+    unlabeled, labeled = self._streams(start)
+    interval_steps, step_seconds = 0, 0.0
+    for it in range(start, tc.train_iter):
+      step_start = time.perf_counter()
+      factor = learning_rate_factor(it, cfg.batch_size, cfg.sampler.data_size, tc.lr_decay)
+      self.gan.set_learning_rate(sghmc_learning_rate=cfg.sampler.learning_rate * factor,
+                                 adam_learning_rate=cfg.sampler.adam_learning_rate * factor)
+      use_adam = tc.optimizer == "adam" or it < cfg.sampler.adam_burn_in
+      x = next(unlabeled)
+      if self.semi:
+        x_labeled, y_labeled = next(labeled)
+        metrics = self.gan.discriminator_step(x, x_labeled, y_labeled, use_adam=use_adam)
+        metrics.update(self.gan.supervised_step(x_labeled, y_labeled))
+      else:
+        metrics = self.gan.discriminator_step(x, use_adam=use_adam)
+      metrics.update(self.gan.generator_step(use_adam=use_adam))
+      metrics = {name: value.numpy() for name, value in metrics.items()}
+      _check_finite(metrics, it + 1, self.manager.latest_checkpoint)
+      self.iteration.assign(it + 1)
+      step_seconds += time.perf_counter() - step_start
+      interval_steps += 1
+
+      done = it + 1
+      if done % tc.n_save == 0 or done == tc.train_iter:
+        rate = interval_steps / max(step_seconds, 1e-9)
+        self._report(done, metrics, rate, factor)
+        interval_steps, step_seconds = 0, 0.0
+      self._run_hooks(done)
+      if done % tc.checkpoint_every == 0 or done == tc.train_iter:
+        self.manager.save(checkpoint_number=done)
+    if self.writer:
+      self.writer.flush()
+    return self.last_results
+
+  def _run_hooks(self, done):
+    ran = False
+    for hook in self.hooks:
+      if done % hook.every == 0:
+        values = {name: float(value) for name, value in hook.fn(self.gan, done).items()}
+        for name, value in values.items():
+          self.hook_history.setdefault(name, []).append([done, value])
+        if self.writer:
+          summaries.write_scalars(self.writer, done, values)
+        ran = True
+    if ran:
+      run_files.write_json(os.path.join(self.run_dir, "hook_metrics.json"), self.hook_history)
+
+  def _report(self, done, metrics, rate, lr_factor):
+    tc, cfg = self.train_config, self.gan_config
+    results = {
+        "iteration": done,
+        "disc_losses": [float(v) for v in metrics["disc_losses"]],
+        "gen_losses": [float(v) for v in metrics["gen_losses"]],
+        "learning_rate": cfg.sampler.learning_rate * lr_factor,
+        "iterations_per_second": rate,
+        "timestamp": time.time(),
+    }
+    if self.semi:
+      results.update(evaluate_accuracy(self.gan, self.dataset, tc.eval_batch_size))
+      results["supervised_loss"] = float(metrics["supervised_loss"])
+    run_files.write_json(os.path.join(self.run_dir, f"results_{done}.json"), results)
+    self.last_results = dict(results)
+
+    eta = (tc.train_iter - done) / max(rate, 1e-9)
+    line = (f"iter {done}/{tc.train_iter} | {rate:.2f} it/s | ETA {_format_seconds(eta)} | "
+            f"d_loss {np.mean(results['disc_losses']):.4f} | g_loss {np.mean(results['gen_losses']):.4f}")
+    if self.semi:
+      line += (f" | semi_acc {results['semi_supervised_acc']:.4f}"
+               f" | sup_acc {results['supervised_acc']:.4f}")
+    logging.info(line)
+
+    grids = self._sample_grids()
+    if self.writer:
+      scalars = {"loss/disc_mean": np.mean(results["disc_losses"]),
+                 "loss/gen_mean": np.mean(results["gen_losses"]),
+                 "learning_rate": results["learning_rate"],
+                 "iterations_per_second": rate}
+      scalars.update({f"loss/disc_{k}": v for k, v in enumerate(results["disc_losses"])})
+      scalars.update({f"loss/gen_{j}": v for j, v in enumerate(results["gen_losses"])})
+      if self.semi:
+        scalars.update({"accuracy/semi_supervised": results["semi_supervised_acc"],
+                        "accuracy/supervised": results["supervised_acc"],
+                        "loss/supervised": results["supervised_loss"]})
+      summaries.write_scalars(self.writer, done, scalars)
+      summaries.write_image_grids(self.writer, done, {f"samples/generator_{j}": g for j, g in grids.items()})
+    if tc.save_samples:
+      for j, grid in grids.items():
+        run_files.write_png(os.path.join(self.run_dir, "samples", f"iter_{done:07d}_gen_{j}.png"), grid)
+    if tc.save_weights:
+      self._save_weights(done)
+
+  def _sample_grids(self):
+    if self.sample_z is None:
+      return {}
+    images = self.gan.generate(self.sample_z).numpy()
+    return {j: summaries.image_grid(images[j]) for j in range(len(images))}
+
+  def _save_weights(self, done):
+    arrays = {v.path: v.numpy() for model in self.gan.generators + self.gan.discriminators
+              for v in model.weights}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    run_files.atomic_write_bytes(os.path.join(self.run_dir, "weights", f"iter_{done:07d}.npz"),
+                                 buffer.getvalue())
+
+
+def _check_finite(metrics, iteration, last_checkpoint):
+  bad = sorted(name for name, value in metrics.items() if not np.all(np.isfinite(value)))
+  if bad:
+    kept = last_checkpoint or "none was written yet"
+    raise NonFiniteLossError(f"non-finite {', '.join(bad)} at iteration {iteration}; "
+                             f"stopped, last good checkpoint kept: {kept}")
+
+
+def _format_seconds(seconds: float) -> str:
+  seconds = int(round(seconds))
+  hours, rest = divmod(seconds, 3600)
+  minutes, secs = divmod(rest, 60)
+  return f"{hours}:{minutes:02d}:{secs:02d}"

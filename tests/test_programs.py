@@ -1,0 +1,185 @@
+"""End-to-end tests of bin/run_bgan_semi and bin/run_bgan on tiny configs."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+from PIL import Image
+from tensorboard.backend.event_processing import event_accumulator
+
+from bgan_tf import cli
+from bgan_tf.train import NonFiniteLossError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--dataset=digits", "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
+        "--eval_batch_size=100", "--burn_in=2", "--lr_decay=0"]
+
+
+def run_in_process(program, args):
+  """Parses `args` into fresh flag values and runs the program's main."""
+  values = flags.FlagValues()
+  names = cli.define_flags(program, values)
+  values(["prog"] + list(args))
+  return cli.main_train(values, program, names)
+
+
+def run_subprocess(script, args, timeout=300):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  return subprocess.run([sys.executable, os.path.join(REPO, "bin", script)] + list(args),
+                        capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def checkpoint_values(run_dir):
+  reader = tf.train.load_checkpoint(os.path.join(run_dir, "checkpoints"))
+  return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+          if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in name}
+
+
+def test_semi_supervised_run_writes_every_output(tmp_path):
+  run_dir = tmp_path / "semi"
+  run_in_process("semi", TINY + ["--N=20", "--num_gen=2", "--train_iter=4", "--n_save=2", "--save_samples",
+                                 "--save_weights", f"--out_dir={tmp_path}", "--run_name=semi"])
+  for iteration in (2, 4):
+    with open(run_dir / f"results_{iteration}.json") as f:
+      results = json.load(f)
+    assert {"disc_losses", "gen_losses", "supervised_acc", "semi_supervised_acc", "timestamp"} <= set(results)
+    assert len(results["gen_losses"]) == 2 and len(results["disc_losses"]) == 1
+    assert 0.0 <= results["semi_supervised_acc"] <= 1.0
+  pngs = sorted(glob.glob(str(run_dir / "samples" / "*.png")))
+  assert len(pngs) == 4  # 2 generators x 2 reports
+  assert Image.open(pngs[0]).size == (64, 64)  # 64 samples of 8x8 in an 8x8 grid
+  weights = np.load(run_dir / "weights" / "iter_0000004.npz")
+  assert any(key.startswith("generator_1/") for key in weights.files)
+
+  events = glob.glob(str(run_dir / "tensorboard" / "events.out.tfevents.*"))
+  accumulator = event_accumulator.EventAccumulator(events[0], size_guidance={"tensors": 0})
+  accumulator.Reload()
+  tags = set(accumulator.Tags()["tensors"])
+  assert {"accuracy/semi_supervised", "accuracy/supervised", "loss/disc_0", "loss/gen_1", "learning_rate",
+          "iterations_per_second", "samples/generator_0"} <= tags
+  assert [e.step for e in accumulator.Tensors("accuracy/semi_supervised")] == [2, 4]
+
+
+def test_flagfile_reproduces_the_configuration(tmp_path):
+  run_in_process("unsupervised", TINY + ["--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}",
+                                         "--run_name=first", "--num_mcmc=2"])
+  with open(tmp_path / "first" / "config.json") as f:
+    first = json.load(f)
+  flagfile = tmp_path / "first" / "flags.txt"
+  run_in_process("unsupervised", [f"--flagfile={flagfile}", "--run_name=second"])
+  with open(tmp_path / "second" / "config.json") as f:
+    assert json.load(f) == first
+
+
+def test_resume_gives_the_numbers_of_an_uninterrupted_run(tmp_path):
+  common = TINY + ["--N=20", "--num_gen=2", "--n_save=2", f"--out_dir={tmp_path}"]
+  run_in_process("semi", common + ["--train_iter=6", "--run_name=straight"])
+  run_in_process("semi", common + ["--train_iter=4", "--run_name=split"])
+  run_in_process("semi", common + ["--train_iter=6", "--run_name=split", "--resume"])
+  straight, split = checkpoint_values(tmp_path / "straight"), checkpoint_values(tmp_path / "split")
+  assert straight.keys() == split.keys()
+  for name in straight:
+    np.testing.assert_array_equal(straight[name], split[name], err_msg=name)
+  with open(tmp_path / "straight" / "results_6.json") as a, open(tmp_path / "split" / "results_6.json") as b:
+    ra, rb = json.load(a), json.load(b)
+  for key in ("disc_losses", "gen_losses", "semi_supervised_acc", "supervised_acc"):
+    assert ra[key] == rb[key], key
+
+
+def test_resume_refuses_a_changed_configuration(tmp_path):
+  common = TINY + ["--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}", "--run_name=r"]
+  run_in_process("unsupervised", common)
+  with pytest.raises(cli.UsageError, match="z_dim"):
+    run_in_process("unsupervised", common + ["--resume", "--z_dim=9"])
+  with pytest.raises(cli.UsageError, match="already holds a run"):
+    run_in_process("unsupervised", common)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+  # Three sane Adam iterations (checkpointed), then an absurd SGHMC step size.
+  with pytest.raises(NonFiniteLossError, match="at iteration 4; stopped, last good checkpoint kept"):
+    run_in_process("unsupervised", TINY + ["--burn_in=3", "--lr=1e30", "--train_iter=50", "--n_save=1",
+                                           f"--out_dir={tmp_path}", "--run_name=nan"])
+  latest = tf.train.latest_checkpoint(str(tmp_path / "nan" / "checkpoints"))
+  assert latest.endswith("ckpt-3")
+  values = checkpoint_values(tmp_path / "nan")
+  assert all(np.all(np.isfinite(v)) for v in values.values() if np.issubdtype(np.asarray(v).dtype, np.floating))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--num_gen=0"], "num_gen"),
+    (["--ml", "--num_gen=2"], "--ml trains one plain GAN"),
+    (["--lr=-1"], "lr"),
+    (["--dataset=imagenet"], "dataset"),
+    (["--wasserstein"], "wasserstein"),
+    (["--ml", "--ml_ensemble=3"], "either --ml or --ml_ensemble"),
+])
+def test_bad_flags_fail_with_one_line_and_exit_code_2(args, message):
+  result = run_subprocess("run_bgan_semi", args, timeout=60)
+  assert result.returncode == 2
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith("run_bgan_semi: error:") and message in lines[0]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dataset=digits", "--N=5"], "num_labeled=5"),
+    (["--dataset=mnist", "--data_path=/nonexistent/mnist"], "/nonexistent/mnist"),
+])
+def test_bad_data_requests_fail_with_one_line_and_exit_code_2(tmp_path, args, message):
+  result = run_subprocess("run_bgan_semi", args + [f"--out_dir={tmp_path}"], timeout=120)
+  assert result.returncode == 2, result.stderr
+  errors = [line for line in result.stderr.strip().splitlines() if "error:" in line]
+  assert len(errors) == 1 and message in errors[0]
+  assert "Traceback" not in result.stderr
+  assert not os.listdir(tmp_path)  # nothing written before the inputs were checked
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_leaves_a_loadable_checkpoint_and_resumes(tmp_path):
+  args = TINY + ["--train_iter=100000", "--n_save=1000", "--checkpoint_every=3", f"--out_dir={tmp_path}",
+                 "--run_name=killed", "--notensorboard"]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  process = subprocess.Popen([sys.executable, os.path.join(REPO, "bin", "run_bgan")] + args,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+  state_file = tmp_path / "killed" / "checkpoints" / "checkpoint"
+  deadline = time.time() + 120
+  while not state_file.exists() and time.time() < deadline:
+    time.sleep(0.05)
+  time.sleep(1.0)  # let it write a few more checkpoints: the kill lands mid-run
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  assert state_file.exists()
+  latest = tf.train.latest_checkpoint(str(tmp_path / "killed" / "checkpoints"))
+  done = int(latest.rsplit("-", 1)[1])
+  assert done >= 3 and done % 3 == 0
+  checkpoint_values(tmp_path / "killed")  # loads
+  result = run_subprocess("run_bgan", [f"--flagfile={tmp_path / 'killed' / 'flags.txt'}", "--resume",
+                                       f"--train_iter={done + 3}"])
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert tf.train.latest_checkpoint(str(tmp_path / "killed" / "checkpoints")).endswith(f"-{done + 3}")
+
+
+def test_synthetic_experiment_tracks_js_divergence(tmp_path):
+  result = run_subprocess("bgan_synth", ["--numz=2", "--num_mcmc=2", "--train_iter=20", "--n_save=10",
+                                         "--eval_every=10", "--num_eval_samples=200", f"--out_dir={tmp_path}",
+                                         "--run_name=synth"])
+  assert result.returncode == 0, result.stderr[-2000:]
+  run_dir = tmp_path / "synth"
+  with open(run_dir / "hook_metrics.json") as f:
+    history = json.load(f)["js_divergence"]
+  assert [step for step, _ in history] == [10, 20]
+  assert all(0.0 <= value <= np.log(2) + 1e-9 for _, value in history)
+  assert Image.open(run_dir / "pca" / "iter_0000020.png").size == (480, 480)
+  assert Image.open(run_dir / "js_divergence.png").size == (640, 400)
+  events = glob.glob(str(run_dir / "tensorboard" / "events.out.tfevents.*"))
+  accumulator = event_accumulator.EventAccumulator(events[0], size_guidance={"tensors": 0})
+  accumulator.Reload()
+  assert [e.step for e in accumulator.Tensors("js_divergence")] == [10, 20]
