@@ -18,13 +18,12 @@ from typing import Callable, List, Sequence, Tuple
 
 from absl import app, flags, logging
 
+from bgan_tf import run_files
 from bgan_tf.config import ConfigError, GANConfig, ModelConfig, SamplerConfig, TrainConfig
 
 __all__ = ["PROGRAMS", "define_flags", "main_train", "run"]
 
 PROGRAMS = ("semi", "unsupervised", "synth")
-FLAGFILE = "flags.txt"
-CONFIG_FILE = "config.json"
 
 
 class UsageError(Exception):
@@ -113,6 +112,11 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   define("enum", "arch", "mlp" if synth else "dcgan", "Network family.", enum_values=["dcgan", "mlp"])
   define("list", "mlp_hidden", ["128"], "Hidden-layer widths of the MLP networks.")
   define("integer", "eval_batch_size", 500, "Batch size of test-set evaluation.", lower_bound=1)
+  define("integer", "snapshot_every", 1000,
+         "After burn-in, keep a copy of the discriminator chains every this many iterations (0: never).",
+         lower_bound=0)
+  define("integer", "max_snapshots", 20, "Posterior snapshots kept; the export averages chains + snapshots.",
+         lower_bound=0)
   if not synth:
     define("string", "data_dir", None, "tensorflow-datasets folder with prepared builds (default: tfds's).")
     define("bool", "allow_download", False, "Let tensorflow-datasets download a data set it lacks.")
@@ -228,7 +232,8 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
       optimizer="adam" if fv.optimizer == "adam" else "sghmc", lr_decay=fv.lr_decay,
       num_labeled=fv.N if semi else 0, eval_batch_size=fv.eval_batch_size,
       tensorboard=fv.tensorboard, save_samples=False if synth else fv.save_samples,
-      save_weights=fv.save_weights, data_seed=fv.random_seed)
+      save_weights=fv.save_weights, data_seed=fv.random_seed, snapshot_every=fv.snapshot_every,
+      max_snapshots=fv.max_snapshots)
   return gan, train
 
 
@@ -238,10 +243,9 @@ def write_run_record(run_dir, flag_values, flag_names, configs) -> None:
   On resume the recorded configs must match the new ones (the iteration
   count may grow); a mismatch is a user error, found before any work.
   """
-  from bgan_tf import run_files
   record = {name: dataclasses.asdict(config) for name, config in configs.items()}
   record_json = json.loads(json.dumps(record))
-  config_path = os.path.join(run_dir, CONFIG_FILE)
+  config_path = os.path.join(run_dir, run_files.CONFIG_FILE)
   if flag_values.resume:
     if not os.path.exists(config_path):
       raise UsageError(f"--resume: {config_path} not found; is {run_dir} a run folder?")
@@ -252,7 +256,7 @@ def write_run_record(run_dir, flag_values, flag_names, configs) -> None:
                      if key != "train.train_iter" and saved.get(key) != current.get(key))
     if changed:
       raise UsageError(f"--resume: the flags change the run's configuration ({', '.join(changed)}); "
-                       f"use --flagfile={os.path.join(run_dir, FLAGFILE)}")
+                       f"use --flagfile={os.path.join(run_dir, run_files.FLAGFILE)}")
   lines = []
   for name in flag_names:
     if name == "resume":
@@ -266,7 +270,7 @@ def write_run_record(run_dir, flag_values, flag_names, configs) -> None:
       lines.append(f"--{name}={','.join(str(v) for v in value)}")
     else:
       lines.append(f"--{name}={value}")
-  run_files.write_text(os.path.join(run_dir, FLAGFILE), "\n".join(lines) + "\n")
+  run_files.write_text(os.path.join(run_dir, run_files.FLAGFILE), "\n".join(lines) + "\n")
   run_files.write_json(config_path, record_json)
 
 
@@ -297,7 +301,7 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   run_dir = resolve_run_dir(fv, program)
   if fv.resume and not os.path.isdir(run_dir):
     raise UsageError(f"--resume: run folder {run_dir} does not exist")
-  if not fv.resume and os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
+  if not fv.resume and os.path.exists(os.path.join(run_dir, run_files.CONFIG_FILE)):
     raise UsageError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run_name")
   seed_everything(fv.random_seed)
 
@@ -319,6 +323,10 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
                     gan_config.sampler.adam_burn_in, train_config.train_iter)
   os.makedirs(run_dir, exist_ok=True)
   write_run_record(run_dir, fv, flag_names, {"gan": gan_config, "train": train_config})
+  run_files.write_json(os.path.join(run_dir, run_files.DATASET_FILE), {
+      "name": dataset.name, "source": dataset.source, "example_shape": list(dataset.example_shape),
+      "num_classes": dataset.num_classes, "class_names": list(dataset.class_names),
+      "pixel_range": None if dataset.pixel_range is None else list(dataset.pixel_range)})
   logging.info("run folder: %s", run_dir)
   hooks = hooks_fn(dataset, run_dir) if hooks_fn else ()
   return train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks)

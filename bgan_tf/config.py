@@ -8,7 +8,7 @@ This module imports no TensorFlow: programs build and check configs first.
 import dataclasses
 from typing import Optional, Tuple
 
-__all__ = ["ConfigError", "GANConfig", "ModelConfig", "SamplerConfig", "TrainConfig"]
+__all__ = ["ConfigError", "GANConfig", "ModelConfig", "SamplerConfig", "TrainConfig", "gan_config_from_dict"]
 
 ARCHITECTURES = ("dcgan", "mlp")
 OUTPUT_ACTIVATIONS = ("tanh", "linear")
@@ -215,6 +215,10 @@ class TrainConfig:
     save_samples: write PNG sample grids per generator at every n_save.
     save_weights: write all weights as .npz at every n_save.
     data_seed: seeds the labeled subset and the order of the data streams.
+    snapshot_every: after burn-in, copy the discriminator chains into the
+      posterior snapshots every this many iterations (0: never).
+    max_snapshots: snapshots kept (the oldest are replaced); the exported
+      ensemble is the chains plus these.
   """
 
   train_iter: int = 50000
@@ -230,12 +234,25 @@ class TrainConfig:
   save_samples: bool = False
   save_weights: bool = False
   data_seed: int = 0
+  snapshot_every: int = 1000
+  max_snapshots: int = 20
 
   def __post_init__(self):
     for name in ("train_iter", "n_save", "checkpoint_every", "max_checkpoints", "eval_batch_size",
                  "num_sample_images"):
       value = getattr(self, name)
       _require(value >= 1, f"{name} must be >= 1, got {value}")
+    _require(self.snapshot_every >= 0, f"snapshot_every must be >= 0, got {self.snapshot_every}")
+    _require(self.max_snapshots >= 0, f"max_snapshots must be >= 0, got {self.max_snapshots}")
     _require(self.num_labeled >= 0, f"N (num_labeled) must be >= 0, got {self.num_labeled}")
     _require(self.lr_decay >= 0, f"lr_decay must be >= 0, got {self.lr_decay}")
     _require(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+
+
+def gan_config_from_dict(values) -> GANConfig:
+  """Rebuilds a `GANConfig` from `dataclasses.asdict` output (e.g. a run's config.json)."""
+  values = dict(values)
+  model = dict(values.pop("model"))
+  model["example_shape"] = tuple(model["example_shape"])
+  model["mlp_hidden"] = tuple(model["mlp_hidden"])
+  return GANConfig(model=ModelConfig(**model), sampler=SamplerConfig(**values.pop("sampler")), **values)

@@ -114,20 +114,19 @@ class Generator(keras.Model):
     super().__init__(**kwargs)
     self.config = config
     seeds = _seed_stream(seed)
-    self.body = []
-    out_act = config.output_activation
+    layers = []
     if config.arch == "mlp":
       for width in config.mlp_hidden:
-        self.body += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
-                      keras.layers.BatchNormalization(), keras.layers.ReLU()]
-      self.body += [keras.layers.Dense(math.prod(config.example_shape),
+        layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
+                   keras.layers.BatchNormalization(), keras.layers.ReLU()]
+      layers += [keras.layers.Dense(math.prod(config.example_shape),
                                        kernel_initializer=_kernel_init(seeds)),
                     keras.layers.Reshape(config.example_shape)]
     else:
       height, width, num_channels = config.example_shape
       specs = conv_specs((height, width), config.gf_dim, config.num_layers)
       coarse_hw, coarse_channels = specs[-1].output_hw, specs[-1].channels
-      self.body += [keras.layers.Dense(coarse_hw[0] * coarse_hw[1] * coarse_channels,
+      layers += [keras.layers.Dense(coarse_hw[0] * coarse_hw[1] * coarse_channels,
                                        kernel_initializer=_kernel_init(seeds)),
                     keras.layers.BatchNormalization(), keras.layers.ReLU(),
                     keras.layers.Reshape((coarse_hw[0], coarse_hw[1], coarse_channels))]
@@ -135,7 +134,7 @@ class Generator(keras.Model):
         spec = specs[index]
         last = index == 0
         out_channels = num_channels if last else specs[index - 1].channels
-        self.body.append(keras.layers.Conv2DTranspose(
+        layers.append(keras.layers.Conv2DTranspose(
             out_channels, spec.kernel, strides=spec.stride, padding="same",
             kernel_initializer=_kernel_init(seeds)))
         # A stride-2 'same' transposed conv doubles the size; crop the extra
@@ -143,20 +142,17 @@ class Generator(keras.Model):
         excess = (spec.output_hw[0] * spec.stride - spec.input_hw[0],
                   spec.output_hw[1] * spec.stride - spec.input_hw[1])
         if any(excess):
-          self.body.append(keras.layers.Cropping2D(((0, excess[0]), (0, excess[1]))))
+          layers.append(keras.layers.Cropping2D(((0, excess[0]), (0, excess[1]))))
         if not last:
-          self.body += [keras.layers.BatchNormalization(), keras.layers.ReLU()]
-    if out_act == "tanh":
-      self.body.append(keras.layers.Activation("tanh"))
+          layers += [keras.layers.BatchNormalization(), keras.layers.ReLU()]
+    if config.output_activation == "tanh":
+      layers.append(keras.layers.Activation("tanh"))
+    # A Sequential, not a Python list: tf.train.Checkpoint tracks a Keras 3
+    # model's sub-layers only through attributes that are layers themselves.
+    self.body = keras.Sequential(layers, name="body")
 
   def call(self, z, training=False):
-    x = z
-    for layer in self.body:
-      if isinstance(layer, keras.layers.BatchNormalization):
-        x = layer(x, training=training)
-      else:
-        x = layer(x)
-    return x
+    return self.body(z, training=training)
 
 
 class Discriminator(keras.Model):
@@ -174,30 +170,29 @@ class Discriminator(keras.Model):
     super().__init__(**kwargs)
     self.config = config
     seeds = _seed_stream(seed)
-    self.body = []
+    layers = []
     if config.arch == "mlp":
-      self.body.append(keras.layers.Flatten())
+      layers.append(keras.layers.Flatten())
       for width in config.mlp_hidden[:-1]:
-        self.body += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
+        layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
                       keras.layers.LeakyReLU(0.2)]
       feature_dim = config.mlp_hidden[-1]
     else:
       height, width, _ = config.example_shape
       specs = conv_specs((height, width), config.df_dim, config.num_layers)
       for spec in specs:
-        self.body += [keras.layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride,
+        layers += [keras.layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride,
                                           padding="same", kernel_initializer=_kernel_init(seeds)),
                       keras.layers.LeakyReLU(0.2)]
-      self.body.append(keras.layers.Flatten())
+      layers.append(keras.layers.Flatten())
       feature_dim = specs[-1].channels
+    self.body = keras.Sequential(layers, name="body")  # tracked; see Generator
     self.feature_layer = keras.layers.Dense(feature_dim, kernel_initializer=_kernel_init(seeds))
     self.feature_activation = keras.layers.LeakyReLU(0.2)
     self.output_layer = keras.layers.Dense(config.num_classes, kernel_initializer=_kernel_init(seeds))
 
   def features(self, x):
-    for layer in self.body:
-      x = layer(x)
-    return self.feature_activation(self.feature_layer(x))
+    return self.feature_activation(self.feature_layer(self.body(x)))
 
   def call(self, x, training=False):
     del training  # No dropout or batch norm: training and inference agree.

@@ -13,7 +13,22 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-__all__ = ["atomic_write_bytes", "write_json", "write_png", "write_text"]
+__all__ = [
+    "CHECKPOINT_DIR",
+    "CONFIG_FILE",
+    "DATASET_FILE",
+    "FLAGFILE",
+    "atomic_write_bytes",
+    "write_json",
+    "write_png",
+    "write_text",
+]
+
+# Names inside a run folder, shared by the programs, training and export.
+FLAGFILE = "flags.txt"            # absl flagfile that reproduces the run
+CONFIG_FILE = "config.json"       # the frozen GAN and training configs
+DATASET_FILE = "dataset.json"     # data set name, shapes, classes, pixel range
+CHECKPOINT_DIR = "checkpoints"    # tf.train.CheckpointManager folder
 
 
 def atomic_write_bytes(path: str, payload: bytes) -> None:

@@ -4,7 +4,8 @@
 run folder:
 
   checkpoints/         tf.train.CheckpointManager: all model and sampler
-                       state, RNG states and the iteration number
+                       state, RNG states, posterior snapshots and the
+                       iteration number
   tensorboard/         scalars (losses, accuracies, learning rate, it/s) and
                        sample grids per generator sample
   results_<iter>.json  the 2017 keys: disc_losses, gen_losses,
@@ -30,9 +31,21 @@ from absl import logging
 from bgan_tf import data as data_lib
 from bgan_tf import run_files, summaries
 from bgan_tf.bgan import BayesianGAN
-from bgan_tf.config import GANConfig, TrainConfig
+from bgan_tf.config import GANConfig, TrainConfig, gan_config_from_dict
+from bgan_tf.snapshots import PosteriorSnapshots
 
-__all__ = ["Hook", "NonFiniteLossError", "RunError", "evaluate_accuracy", "learning_rate_factor", "train"]
+__all__ = [
+    "Hook",
+    "NonFiniteLossError",
+    "RestoredRun",
+    "RunError",
+    "evaluate_accuracy",
+    "learning_rate_factor",
+    "make_checkpoint",
+    "restore_run",
+    "train",
+]
+
 
 
 class RunError(RuntimeError):
@@ -53,6 +66,58 @@ class Hook(NamedTuple):
 def learning_rate_factor(iteration: int, batch_size: int, data_size: int, lr_decay: float) -> float:
   """exp(-lr_decay * min(1, iteration * batch_size / data_size)): the 2017 schedule."""
   return math.exp(-lr_decay * min(1.0, iteration * batch_size / float(data_size)))
+
+
+def make_checkpoint(gan, snapshots, iteration) -> tf.train.Checkpoint:
+  """The object graph of a run's checkpoints (training and export share it)."""
+  return tf.train.Checkpoint(gan=gan, snapshots=snapshots, iteration=iteration)
+
+
+class RestoredRun(NamedTuple):
+  """A run folder's latest state: see `restore_run`."""
+
+  gan: BayesianGAN
+  snapshots: PosteriorSnapshots
+  iteration: int
+  checkpoint_path: str
+  dataset_info: Dict[str, object]
+
+  def posterior_discriminators(self):
+    """The T discriminator samples: the current chains, then the snapshots."""
+    return list(self.gan.discriminators) + self.snapshots.models()
+
+
+def restore_run(run_dir: str) -> RestoredRun:
+  """Rebuilds a run's models from its config.json and latest checkpoint.
+
+  Raises:
+    RunError: not a run folder, or no checkpoint in it.
+  """
+  import json
+  paths = {name: os.path.join(run_dir, name) for name in (run_files.CONFIG_FILE, run_files.DATASET_FILE)}
+  for path in paths.values():
+    if not os.path.isfile(path):
+      raise RunError(f"{run_dir} is not a run folder: {os.path.basename(path)} not found")
+  with open(paths[run_files.CONFIG_FILE]) as f:
+    record = json.load(f)
+  with open(paths[run_files.DATASET_FILE]) as f:
+    dataset_info = json.load(f)
+  gan_config = gan_config_from_dict(record["gan"])
+  train_config = TrainConfig(**record["train"])
+  latest = tf.train.latest_checkpoint(os.path.join(run_dir, run_files.CHECKPOINT_DIR))
+  if latest is None:
+    raise RunError(f"no checkpoint in {os.path.join(run_dir, run_files.CHECKPOINT_DIR)}")
+  gan = BayesianGAN(gan_config)
+  snapshots = PosteriorSnapshots(gan_config.model, _snapshot_capacity(gan_config, train_config))
+  iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
+  make_checkpoint(gan, snapshots, iteration).restore(latest).assert_existing_objects_matched()
+  return RestoredRun(gan, snapshots, int(iteration.numpy()), latest, dataset_info)
+
+
+def _snapshot_capacity(gan_config, train_config):
+  # Snapshots are posterior samples only when SGHMC samples; Adam runs keep none.
+  sampling = not gan_config.maximum_likelihood and train_config.optimizer == "sghmc"
+  return train_config.max_snapshots if (sampling and train_config.snapshot_every) else 0
 
 
 def evaluate_accuracy(gan: BayesianGAN, dataset, batch_size: int) -> Dict[str, float]:
@@ -106,10 +171,11 @@ class _Loop:
     self.run_dir, self.hooks = run_dir, tuple(hooks)
     self.semi = gan_config.model.semi_supervised
     self.gan = BayesianGAN(gan_config)
+    self.snapshots = PosteriorSnapshots(gan_config.model, _snapshot_capacity(gan_config, train_config))
     self.iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
-    self.checkpoint = tf.train.Checkpoint(gan=self.gan, iteration=self.iteration)
+    self.checkpoint = make_checkpoint(self.gan, self.snapshots, self.iteration)
     self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=train_config.max_checkpoints)
+        self.checkpoint, os.path.join(run_dir, run_files.CHECKPOINT_DIR), max_to_keep=train_config.max_checkpoints)
     self.writer = (tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
                    if train_config.tensorboard else None)
     is_image = len(gan_config.model.example_shape) == 3
@@ -171,6 +237,9 @@ class _Loop:
         self._report(done, metrics, rate, factor)
         interval_steps, step_seconds = 0, 0.0
       self._run_hooks(done)
+      burn_in = cfg.sampler.adam_burn_in
+      if self.snapshots.capacity and done > burn_in and (done - burn_in) % tc.snapshot_every == 0:
+        self.snapshots.add(self.gan.discriminators)
       if done % tc.checkpoint_every == 0 or done == tc.train_iter:
         self.manager.save(checkpoint_number=done)
     if self.writer:

@@ -52,3 +52,14 @@ def test_seeded_models_are_identical_and_seeds_differ():
   for va, vb in zip(a.weights, b.weights):
     np.testing.assert_array_equal(va.numpy(), vb.numpy())
   assert not np.array_equal(a.weights[0].numpy(), c.weights[0].numpy())
+
+
+@pytest.mark.parametrize("arch,shape", [("dcgan", (8, 8, 1)), ("mlp", (8, 8, 1))])
+def test_a_bare_checkpoint_saves_every_weight(tmp_path, arch, shape):
+  # Sub-layers must be tracked by tf.train.Checkpoint without an optimizer's help
+  # (posterior snapshots are saved this way).
+  config = ModelConfig(example_shape=shape, arch=arch, gf_dim=4, df_dim=4, num_layers=2)
+  for model in (make_generator(config, seed=1), make_discriminator(config, seed=2)):
+    path = tf.train.Checkpoint(model=model).save(str(tmp_path / f"{arch}_{model.name}"))
+    saved = [name for name, _ in tf.train.list_variables(path) if name.startswith("model/")]
+    assert len(saved) == len(model.weights)

@@ -183,3 +183,21 @@ def test_synthetic_experiment_tracks_js_divergence(tmp_path):
   accumulator = event_accumulator.EventAccumulator(events[0], size_guidance={"tensors": 0})
   accumulator.Reload()
   assert [e.step for e in accumulator.Tensors("js_divergence")] == [10, 20]
+
+
+def test_posterior_snapshots_are_checkpointed_and_restored(tmp_path):
+  from bgan_tf.train import restore_run
+  run_in_process("semi", TINY + ["--N=20", "--num_gen=2", "--num_mcmc=2", "--train_iter=10", "--n_save=5",
+                                 "--snapshot_every=2", "--max_snapshots=3", f"--out_dir={tmp_path}",
+                                 "--run_name=snap"])
+  restored = restore_run(str(tmp_path / "snap"))
+  assert restored.iteration == 10
+  # Burn-in 2, then snapshots of both chains at 4, 6, 8 and 10: 8 taken, the ring keeps the last 3.
+  assert int(restored.snapshots.num_added.numpy()) == 8
+  discriminators = restored.posterior_discriminators()
+  assert len(discriminators) == 2 + 3
+  # The newest snapshots are the chains' state at iteration 10.
+  for chain, snapshot in zip(restored.gan.discriminators, discriminators[-2:]):
+    for a, b in zip(chain.weights, snapshot.weights):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+  assert restored.dataset_info["class_names"][:2] == ["0", "1"]
