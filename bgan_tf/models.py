@@ -120,16 +120,16 @@ class Generator(keras.Model):
         layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
                    keras.layers.BatchNormalization(), keras.layers.ReLU()]
       layers += [keras.layers.Dense(math.prod(config.example_shape),
-                                       kernel_initializer=_kernel_init(seeds)),
-                    keras.layers.Reshape(config.example_shape)]
+                                kernel_initializer=_kernel_init(seeds)),
+                 keras.layers.Reshape(config.example_shape)]
     else:
       height, width, num_channels = config.example_shape
       specs = conv_specs((height, width), config.gf_dim, config.num_layers)
       coarse_hw, coarse_channels = specs[-1].output_hw, specs[-1].channels
       layers += [keras.layers.Dense(coarse_hw[0] * coarse_hw[1] * coarse_channels,
-                                       kernel_initializer=_kernel_init(seeds)),
-                    keras.layers.BatchNormalization(), keras.layers.ReLU(),
-                    keras.layers.Reshape((coarse_hw[0], coarse_hw[1], coarse_channels))]
+                                    kernel_initializer=_kernel_init(seeds)),
+                 keras.layers.BatchNormalization(), keras.layers.ReLU(),
+                 keras.layers.Reshape((coarse_hw[0], coarse_hw[1], coarse_channels))]
       for index in reversed(range(len(specs))):
         spec = specs[index]
         last = index == 0
@@ -175,15 +175,15 @@ class Discriminator(keras.Model):
       layers.append(keras.layers.Flatten())
       for width in config.mlp_hidden[:-1]:
         layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
-                      keras.layers.LeakyReLU(0.2)]
+                   keras.layers.LeakyReLU(0.2)]
       feature_dim = config.mlp_hidden[-1]
     else:
       height, width, _ = config.example_shape
       specs = conv_specs((height, width), config.df_dim, config.num_layers)
       for spec in specs:
         layers += [keras.layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride,
-                                          padding="same", kernel_initializer=_kernel_init(seeds)),
-                      keras.layers.LeakyReLU(0.2)]
+                                       padding="same", kernel_initializer=_kernel_init(seeds)),
+                   keras.layers.LeakyReLU(0.2)]
       layers.append(keras.layers.Flatten())
       feature_dim = specs[-1].channels
     self.body = keras.Sequential(layers, name="body")  # tracked; see Generator
