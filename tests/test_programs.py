@@ -201,3 +201,30 @@ def test_posterior_snapshots_are_checkpointed_and_restored(tmp_path):
     for a, b in zip(chain.weights, snapshot.weights):
       np.testing.assert_array_equal(a.numpy(), b.numpy())
   assert restored.dataset_info["class_names"][:2] == ["0", "1"]
+
+
+def _tiny_semi_run(tmp_path, name, data_args):
+  args = TINY + ["--N=20", "--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}", f"--run_name={name}"]
+  results = run_in_process("semi", args + data_args)
+  with open(tmp_path / name / "dataset.json") as f:
+    return results, json.load(f)
+
+
+def test_semi_supervised_run_on_the_four_standard_mnist_files(tmp_path):
+  from test_data_loaders import write_mnist
+  write_mnist(tmp_path / "mnist", num_train=40, num_test=7)
+  results, info = _tiny_semi_run(tmp_path, "mnist", ["--dataset=mnist", f"--data_path={tmp_path / 'mnist'}"])
+  assert info["example_shape"] == [28, 28, 1] and info["source"].startswith("IDX files")
+  assert 0.0 <= results["semi_supervised_acc"] <= 1.0
+
+
+def test_semi_supervised_cifar_from_pickles_and_from_a_prepared_tfds_build(tmp_path):
+  import tensorflow_datasets as tfds
+  from test_data_loaders import write_cifar
+  write_cifar(tmp_path / "data" / "cifar-10-batches-py", per_batch=8, num_test=5)
+  _, info = _tiny_semi_run(tmp_path, "pickles", ["--dataset=cifar", f"--data_path={tmp_path / 'data'}"])
+  assert info["example_shape"] == [32, 32, 3] and info["class_names"][0] == "airplane"
+  # Mock labels are uniform at random: 200 examples leave no class empty.
+  with tfds.testing.mock_data(num_examples=200):
+    _, info = _tiny_semi_run(tmp_path, "tfds", ["--dataset=cifar", f"--data_dir={tmp_path}", "--N=10"])
+  assert info["source"].startswith("tfds cifar10")
