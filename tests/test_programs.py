@@ -228,3 +228,17 @@ def test_semi_supervised_cifar_from_pickles_and_from_a_prepared_tfds_build(tmp_p
   with tfds.testing.mock_data(num_examples=200):
     _, info = _tiny_semi_run(tmp_path, "tfds", ["--dataset=cifar", f"--data_dir={tmp_path}", "--N=10"])
   assert info["source"].startswith("tfds cifar10")
+
+
+def test_classic_mlp_gan_and_ml_ensemble_runs(tmp_path):
+  run_in_process("unsupervised", TINY + ["--ml", "--arch=mlp", "--train_iter=2", "--n_save=2",
+                                         f"--out_dir={tmp_path}", "--run_name=mlp"])
+  with open(tmp_path / "mlp" / "config.json") as f:
+    gan = json.load(f)["gan"]
+  assert gan["ml"] and gan["model"]["arch"] == "mlp" and gan["model"]["num_classes"] == 1
+  results = run_in_process("semi", TINY + ["--N=20", "--ml_ensemble=2", "--train_iter=2", "--n_save=2",
+                                           f"--out_dir={tmp_path}", "--run_name=ensemble"])
+  assert len(results["disc_losses"]) == 2 and len(results["gen_losses"]) == 2
+  with open(tmp_path / "ensemble" / "config.json") as f:
+    gan = json.load(f)["gan"]
+  assert (gan["ml_ensemble"], gan["num_gen"], gan["num_disc"]) == (2, 2, 2)
