@@ -16,6 +16,13 @@ code did. Each training step kind is one `tf.function`, traced once:
 Each step kind has an SGHMC variant and an Adam variant (the burn-in and the
 `ml` baselines); the caller picks one per iteration with `use_adam`.
 
+Under a `tf.distribute` strategy the steps take the *global* batch: each
+replica works on its slice (of the real, labeled and z batches), its loss is
+divided by the number of replicas because Keras sums gradients across
+replicas, and generator batch norm uses global statistics. Every replica
+draws the same sampler noise (`sghmc.SGHMC` keys it by step), so the mirrored
+chains are the ones a single device would draw, up to float rounding.
+
 #### References
 
 Saatci, Y. and Wilson, A. G. Bayesian GAN. NIPS 2017, Algorithm 1.
@@ -27,7 +34,7 @@ import keras
 import tensorflow as tf
 
 from bgan_tf import losses
-from bgan_tf.config import GANConfig
+from bgan_tf.config import ConfigError, GANConfig
 from bgan_tf.models import make_discriminator, make_generator
 from bgan_tf.sghmc import SGHMC
 
@@ -46,6 +53,9 @@ class BayesianGAN(tf.Module):
 
   Args:
     config: the `GANConfig` (architecture, sampler, ensemble sizes, seed).
+    strategy: a `tf.distribute.Strategy`; default: the current one (a single
+      device unless inside a strategy scope). `batch_size` must be divisible
+      by its number of replicas.
 
   Attributes:
     generators: list of `num_gen * num_mcmc` generator models.
@@ -53,27 +63,45 @@ class BayesianGAN(tf.Module):
     classifier: the supervised-only baseline (semi-supervised configs only).
   """
 
-  def __init__(self, config: GANConfig, name="bayesian_gan"):
+  def __init__(self, config: GANConfig, strategy: Optional[tf.distribute.Strategy] = None,
+               name="bayesian_gan"):
     super().__init__(name=name)
     self.config = config
+    self.strategy = strategy or tf.distribute.get_strategy()
+    self.num_replicas = self.strategy.num_replicas_in_sync
+    if config.batch_size % self.num_replicas:
+      raise ConfigError(f"batch_size={config.batch_size} must be divisible by the {self.num_replicas} "
+                        "replicas of the distribution strategy")
+    # z is drawn eagerly, outside any replica, then sliced: keep its
+    # generator off the strategy.
+    self._z_rng = (tf.random.Generator.from_seed(_offset_seed(config.seed, _Z_SEED)) if config.seed is not None
+                   else tf.random.Generator.from_non_deterministic_state())
+    with self.strategy.scope():
+      self._build(config)
+
+  def _build(self, config):
     model_cfg, sampler_cfg = config.model, config.sampler
-    seed = config.seed
+    seed, precision = config.seed, config.precision
     self.generators = [
-        make_generator(model_cfg, seed=_offset_seed(seed, _GEN_SEED * 1000 + i), name=f"generator_{i}")
+        make_generator(model_cfg, seed=_offset_seed(seed, _GEN_SEED * 1000 + i), name=f"generator_{i}",
+                       precision=precision, synchronized_batch_norm=self.num_replicas > 1)
         for i in range(config.num_generators)
     ]
     self.discriminators = [
         make_discriminator(model_cfg, seed=_offset_seed(seed, _DISC_SEED * 1000 + i),
-                           name=f"discriminator_{i}")
+                           name=f"discriminator_{i}", precision=precision)
         for i in range(config.num_discriminators)
     ]
-    self.classifier = (make_discriminator(model_cfg, seed=_offset_seed(seed, _SUP_SEED), name="classifier")
+    self.classifier = (make_discriminator(model_cfg, seed=_offset_seed(seed, _SUP_SEED), name="classifier",
+                                          precision=precision)
                        if model_cfg.semi_supervised else None)
-    self._z_rng = (tf.random.Generator.from_seed(_offset_seed(seed, _Z_SEED)) if seed is not None
-                   else tf.random.Generator.from_non_deterministic_state())
+
+    def scaled(optimizer):
+      # float16 needs loss scaling to keep small gradients; bfloat16 does not.
+      return keras.optimizers.LossScaleOptimizer(optimizer) if precision == "mixed_float16" else optimizer
 
     def adam():
-      return keras.optimizers.Adam(sampler_cfg.adam_learning_rate, beta_1=sampler_cfg.adam_beta_1)
+      return scaled(keras.optimizers.Adam(sampler_cfg.adam_learning_rate, beta_1=sampler_cfg.adam_beta_1))
 
     # One optimizer per ensemble: its slots are per variable, so every sample
     # keeps its own chain state.
@@ -82,10 +110,10 @@ class BayesianGAN(tf.Module):
       sghmc_args = dict(learning_rate=sampler_cfg.learning_rate, friction=sampler_cfg.friction,
                         data_size=sampler_cfg.data_size, temperature=sampler_cfg.temperature,
                         add_noise=sampler_cfg.add_noise)
-      self.optimizers["sghmc_g"] = SGHMC(seed=_offset_seed(seed, _G_NOISE_SEED), name="sghmc_g",
-                                         **sghmc_args)
-      self.optimizers["sghmc_d"] = SGHMC(seed=_offset_seed(seed, _D_NOISE_SEED), name="sghmc_d",
-                                         **sghmc_args)
+      self.optimizers["sghmc_g"] = scaled(SGHMC(seed=_offset_seed(seed, _G_NOISE_SEED), name="sghmc_g",
+                                                **sghmc_args))
+      self.optimizers["sghmc_d"] = scaled(SGHMC(seed=_offset_seed(seed, _D_NOISE_SEED), name="sghmc_d",
+                                                **sghmc_args))
     if self.classifier is not None:
       self.optimizers["adam_classifier"] = adam()
     # Build every optimizer now: a tf.function that creates variables on its
@@ -229,8 +257,34 @@ class BayesianGAN(tf.Module):
     sampler = self.config.sampler
     return -losses.gaussian_log_prior(model.trainable_variables, sampler.prior_std) / sampler.data_size
 
+  def _replica_slice(self, tensor, axis=0):
+    """This replica's share of a global-batch tensor (all of it on one device)."""
+    if self.num_replicas == 1:
+      return tensor
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    size = tf.shape(tensor)[axis] // self.num_replicas
+    return tf.gather(tensor, tf.range(replica * size, (replica + 1) * size), axis=axis)
+
+  def _run_on_replicas(self, replica_fn):
+    """Runs `replica_fn` on every replica and averages its metrics."""
+    per_replica = self.strategy.run(replica_fn)
+    return {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            for name, value in per_replica.items()}
+
   def _discriminator_update(self, optimizer, x_real, z, x_labeled=None, y_labeled=None):
+    metrics = self._run_on_replicas(
+        lambda: self._discriminator_replica_update(optimizer, x_real, z, x_labeled, y_labeled))
+    if self.config.wasserstein:  # in cross-replica context: every copy gets clipped
+      clip = self.config.clip_value
+      for v in self.discriminator_variables:
+        v.assign(tf.clip_by_value(v, -clip, clip))
+    return metrics
+
+  def _discriminator_replica_update(self, optimizer, x_real, z, x_labeled, y_labeled):
     cfg = self.config
+    x_real, z = self._replica_slice(x_real), self._replica_slice(z, axis=1)
+    if x_labeled is not None:
+      x_labeled, y_labeled = self._replica_slice(x_labeled), self._replica_slice(y_labeled)
     # Each generator's fakes once per step, shared by every discriminator.
     fakes = tf.stack([g(z[i], training=True) for i, g in enumerate(self.generators)])
     batch, labeled_batch = tf.shape(x_real)[0], 0 if x_labeled is None else tf.shape(x_labeled)[0]
@@ -256,20 +310,22 @@ class BayesianGAN(tf.Module):
         nll_terms.append(nll)
         objectives.append(nll + self._prior_term(disc))
       # Each sample's objective depends on its own weights only, so the
-      # gradient of the sum is every sample's own gradient.
-      total = tf.add_n(objectives)
+      # gradient of the sum is every sample's own gradient. Keras sums
+      # gradients over replicas: divide to get the global-batch mean.
+      total = optimizer.scale_loss(tf.add_n(objectives) / self.num_replicas)
     variables = self.discriminator_variables
     optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
-    if cfg.wasserstein:
-      for v in variables:
-        v.assign(tf.clip_by_value(v, -cfg.clip_value, cfg.clip_value))
     metrics = {"disc_losses": tf.stack(nll_terms)}
     if supervised_terms:
       metrics["disc_supervised_losses"] = tf.stack(supervised_terms)
     return metrics
 
   def _generator_update(self, optimizer, z):
+    return self._run_on_replicas(lambda: self._generator_replica_update(optimizer, z))
+
+  def _generator_replica_update(self, optimizer, z):
     cfg = self.config
+    z = self._replica_slice(z, axis=1)
     batch = tf.shape(z)[1]
     with tf.GradientTape() as tape:
       fakes = [g(z[i], training=True) for i, g in enumerate(self.generators)]
@@ -287,17 +343,22 @@ class BayesianGAN(tf.Module):
           nll = losses.bgan_generator_loss(fake_logits)
         nll_terms.append(nll)
         objectives.append(nll + self._prior_term(gen))
-      total = tf.add_n(objectives)
+      total = optimizer.scale_loss(tf.add_n(objectives) / self.num_replicas)
     variables = self.generator_variables
     optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
     return {"gen_losses": tf.stack(nll_terms)}
 
   def _supervised_update(self, x_labeled, y_labeled):
+    return self._run_on_replicas(lambda: self._supervised_replica_update(x_labeled, y_labeled))
+
+  def _supervised_replica_update(self, x_labeled, y_labeled):
+    x_labeled, y_labeled = self._replica_slice(x_labeled), self._replica_slice(y_labeled)
     optimizer = self.optimizers["adam_classifier"]
     with tf.GradientTape() as tape:
       loss = losses.supervised_loss(self.classifier(x_labeled, training=True), y_labeled)
+      scaled_loss = optimizer.scale_loss(loss / self.num_replicas)
     variables = self.classifier.trainable_variables
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
     return {"supervised_loss": loss}
 
   def _predict_proba(self, x):

@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 __all__ = ["ConfigError", "GANConfig", "ModelConfig", "SamplerConfig", "TrainConfig", "gan_config_from_dict"]
 
 ARCHITECTURES = ("dcgan", "mlp")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 OUTPUT_ACTIVATIONS = ("tanh", "linear")
 
 
@@ -140,6 +141,10 @@ class GANConfig:
       only).
     clip_value: the weight clip of the Wasserstein critic.
     seed: seeds weight initialisation, z draws and sampler noise.
+    precision: "float32", or a Keras mixed-precision policy: "mixed_bfloat16"
+      (CPUs with bf16 units, TPUs) or "mixed_float16" (GPUs; adds loss
+      scaling). Variables, sampler state, noise, losses and network outputs
+      stay float32 in every case.
   """
 
   model: ModelConfig
@@ -153,8 +158,10 @@ class GANConfig:
   wasserstein: bool = False
   clip_value: float = 0.01
   seed: Optional[int] = 0
+  precision: str = "float32"
 
   def __post_init__(self):
+    _require(self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}")
     for name in ("num_gen", "num_disc", "num_mcmc", "batch_size"):
       value = getattr(self, name)
       _require(value >= 1, f"{name} must be >= 1, got {value}")

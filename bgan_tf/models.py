@@ -103,14 +103,20 @@ def _kernel_init(seeds):
 
 
 class Generator(keras.Model):
-  """Maps noise z [batch, z_dim] to examples [batch, *example_shape].
+  """Maps noise z [batch, z_dim] to examples [batch, *example_shape] (float32).
 
   Args:
     config: the `ModelConfig`; `arch` chooses the DCGAN or MLP body.
     seed: integer seed of the weight initializers, or None.
+    precision: a Keras dtype policy name for the hidden layers ("float32",
+      "mixed_bfloat16", "mixed_float16"); the output is float32 regardless.
+    synchronized_batch_norm: batch statistics over the global batch when
+      training under a multi-replica `tf.distribute` strategy, so replicas
+      compute what one device would.
   """
 
-  def __init__(self, config: ModelConfig, seed=None, **kwargs):
+  def __init__(self, config: ModelConfig, seed=None, precision="float32", synchronized_batch_norm=False,
+               **kwargs):
     super().__init__(**kwargs)
     self.config = config
     seeds = _seed_stream(seed)
@@ -145,8 +151,9 @@ class Generator(keras.Model):
           layers.append(keras.layers.Cropping2D(((0, excess[0]), (0, excess[1]))))
         if not last:
           layers += [keras.layers.BatchNormalization(), keras.layers.ReLU()]
-    if config.output_activation == "tanh":
-      layers.append(keras.layers.Activation("tanh"))
+    # The output in float32 whatever the policy: losses and samples need it.
+    _set_layer_options(layers, precision, synchronized_batch_norm)
+    layers.append(keras.layers.Activation(config.output_activation, dtype="float32"))
     # A Sequential, not a Python list: tf.train.Checkpoint tracks a Keras 3
     # model's sub-layers only through attributes that are layers themselves.
     self.body = keras.Sequential(layers, name="body")
@@ -156,7 +163,7 @@ class Generator(keras.Model):
 
 
 class Discriminator(keras.Model):
-  """Maps examples [batch, *example_shape] to K logits [batch, K].
+  """Maps examples [batch, *example_shape] to K float32 logits [batch, K].
 
   `features(x)` returns the penultimate (feature) layer, for feature-matching
   losses. The same architecture serves as the supervised-only classifier.
@@ -164,9 +171,11 @@ class Discriminator(keras.Model):
   Args:
     config: the `ModelConfig`.
     seed: integer seed of the weight initializers, or None.
+    precision: a Keras dtype policy name for the hidden layers; the logits
+      are float32 regardless.
   """
 
-  def __init__(self, config: ModelConfig, seed=None, **kwargs):
+  def __init__(self, config: ModelConfig, seed=None, precision="float32", **kwargs):
     super().__init__(**kwargs)
     self.config = config
     seeds = _seed_stream(seed)
@@ -186,10 +195,12 @@ class Discriminator(keras.Model):
                    keras.layers.LeakyReLU(0.2)]
       layers.append(keras.layers.Flatten())
       feature_dim = specs[-1].channels
+    _set_layer_options(layers, precision, False)
     self.body = keras.Sequential(layers, name="body")  # tracked; see Generator
-    self.feature_layer = keras.layers.Dense(feature_dim, kernel_initializer=_kernel_init(seeds))
-    self.feature_activation = keras.layers.LeakyReLU(0.2)
-    self.output_layer = keras.layers.Dense(config.num_classes, kernel_initializer=_kernel_init(seeds))
+    self.feature_layer = keras.layers.Dense(feature_dim, kernel_initializer=_kernel_init(seeds), dtype=precision)
+    self.feature_activation = keras.layers.LeakyReLU(0.2, dtype=precision)
+    self.output_layer = keras.layers.Dense(config.num_classes, kernel_initializer=_kernel_init(seeds),
+                                           dtype="float32")
 
   def features(self, x):
     return self.feature_activation(self.feature_layer(self.body(x)))
@@ -199,15 +210,25 @@ class Discriminator(keras.Model):
     return self.output_layer(self.features(x))
 
 
-def make_generator(config: ModelConfig, seed=None, name=None) -> Generator:
+def make_generator(config: ModelConfig, seed=None, name=None, precision="float32",
+                   synchronized_batch_norm=False) -> Generator:
   """A built `Generator` (its variables exist, so optimizers can be built)."""
-  model = Generator(config, seed=seed, name=name)
+  model = Generator(config, seed=seed, name=name, precision=precision,
+                    synchronized_batch_norm=synchronized_batch_norm)
   model(tf.zeros([1, config.z_dim]))
   return model
 
 
-def make_discriminator(config: ModelConfig, seed=None, name=None) -> Discriminator:
+def make_discriminator(config: ModelConfig, seed=None, name=None, precision="float32") -> Discriminator:
   """A built `Discriminator`."""
-  model = Discriminator(config, seed=seed, name=name)
+  model = Discriminator(config, seed=seed, name=name, precision=precision)
   model(tf.zeros([1, *config.example_shape]))
   return model
+
+
+def _set_layer_options(hidden_layers, precision, synchronized_batch_norm):
+  """Sets the hidden layers' dtype policy and batch-norm syncing (before they are built)."""
+  for layer in hidden_layers:
+    layer.dtype_policy = precision
+    if isinstance(layer, keras.layers.BatchNormalization):
+      layer.synchronized = synchronized_batch_norm

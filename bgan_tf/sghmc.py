@@ -1,11 +1,16 @@
 """Stochastic-gradient Hamiltonian Monte Carlo as a Keras 3 optimizer."""
 
 import math
+import random
 
 import keras
 import tensorflow as tf
 
 __all__ = ["SGHMC"]
+
+# Variables one optimizer may update; the noise seed of variable i is
+# seed * _MAX_VARIABLES + i, so every variable has its own stream.
+_MAX_VARIABLES = 1 << 20
 
 
 class SGHMC(keras.optimizers.Optimizer):
@@ -33,10 +38,14 @@ class SGHMC(keras.optimizers.Optimizer):
   `add_noise=False` the update is SGD with momentum 1 - alpha, which
   converges to the MAP estimate.
 
-  The velocities, the noise generator's state, the learning rate and the
-  temperature are all optimizer variables, so `tf.train.Checkpoint` saves and
-  restores the chain exactly, and changing the learning rate or temperature
-  between steps never retraces a `tf.function`.
+  The velocities, the learning rate, the temperature and the step count are
+  optimizer variables, so `tf.train.Checkpoint` saves and restores the chain
+  exactly, and changing the learning rate or temperature between steps never
+  retraces a `tf.function`. The noise is a pure function of (seed, variable,
+  step): `stateless_normal` keyed by the seed and the variable's index and the
+  optimizer's step count. It needs no random state of its own, and under
+  `tf.distribute` every replica draws the same noise, so mirrored copies of a
+  variable stay identical.
 
   Args:
     learning_rate: eps, a float, a `keras.Variable`-compatible scalar or a
@@ -45,7 +54,7 @@ class SGHMC(keras.optimizers.Optimizer):
     data_size: N, the number of examples the likelihood stands for.
     temperature: T >= 0, scales the variance of the injected noise.
     add_noise: inject the Langevin noise n (False gives SGD with momentum).
-    seed: integer seed of the noise generator; None draws a random state.
+    seed: integer seed of the noise; None draws one at random.
     name: optimizer name.
     **kwargs: other `keras.optimizers.Optimizer` arguments (`clipnorm`, ...).
 
@@ -76,11 +85,9 @@ class SGHMC(keras.optimizers.Optimizer):
     self.friction = float(friction)
     self.data_size = float(data_size)
     self.add_noise = bool(add_noise)
-    self.seed = seed
+    self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**31)
     self._temperature = self.add_variable(
         shape=(), initializer=keras.initializers.Constant(float(temperature)), name="temperature")
-    self._noise = (tf.random.Generator.from_non_deterministic_state() if seed is None
-                   else tf.random.Generator.from_seed(seed))
 
   @property
   def temperature(self):
@@ -104,7 +111,10 @@ class SGHMC(keras.optimizers.Optimizer):
     if self.add_noise:
       # Variance 2 * alpha * eta * T with eta = eps / N: the step on grad U.
       noise_std = tf.sqrt(2.0 * self.friction * eps * tf.cast(self._temperature, dtype) / self.data_size)
-      new_velocity += noise_std * self._noise.normal(tf.shape(variable), dtype=dtype)
+      index = self._get_variable_index(variable)
+      noise_seed = tf.stack([tf.constant(self.seed * _MAX_VARIABLES + index, tf.int64),
+                             tf.cast(self.iterations, tf.int64)])
+      new_velocity += noise_std * tf.random.stateless_normal(tf.shape(variable), seed=noise_seed, dtype=dtype)
     self.assign(velocity, new_velocity)
     self.assign_add(variable, new_velocity)
 

@@ -184,7 +184,9 @@ def test_checkpoint_restores_the_whole_chain(tmp_path):
   gan.generator_step()
   expected = values(gan.generator_variables + gan.discriminator_variables)
 
-  restored = BayesianGAN(tiny_config(num_classes=3, num_gen=2, seed=99))
+  # Same configuration (the seed keys the sampler noise); weights, velocities,
+  # step counts and the z generator's state all come from the checkpoint.
+  restored = BayesianGAN(config)
   tf.train.Checkpoint(gan=restored).restore(path).assert_consumed()
   restored.discriminator_step(x, x, y)
   restored.generator_step()

@@ -108,7 +108,7 @@ def test_state_round_trips_through_a_checkpoint(tmp_path):
   expected = theta.numpy().copy()
 
   theta2 = tf.Variable(tf.zeros([5]))
-  opt2 = SGHMC(learning_rate=0.1, friction=0.1, data_size=10, seed=123)  # seed state is restored
+  opt2 = SGHMC(learning_rate=0.1, friction=0.1, data_size=10, seed=7)  # the seed is configuration
   opt2.build([theta2])
   tf.train.Checkpoint(theta=theta2, opt=opt2).restore(path).assert_consumed()
   _one_step(opt2, theta2, np.ones(5))
@@ -120,3 +120,20 @@ def test_state_round_trips_through_a_checkpoint(tmp_path):
 def test_invalid_arguments_raise(kwargs):
   with pytest.raises(ValueError):
     SGHMC(**kwargs)
+
+
+def test_noise_differs_between_steps_and_variables_but_repeats_for_a_seed():
+  def draws(seed):
+    a, b = tf.Variable(tf.zeros([1000])), tf.Variable(tf.zeros([1000]))
+    opt = SGHMC(learning_rate=0.1, friction=0.5, data_size=1, seed=seed)
+    steps = []
+    for _ in range(2):
+      before = [a.numpy().copy(), b.numpy().copy()]
+      opt.apply_gradients([(tf.zeros([1000]), a), (tf.zeros([1000]), b)])
+      steps.append([a.numpy() - before[0], b.numpy() - before[1]])
+    return steps
+  first, again, other = draws(3), draws(3), draws(4)
+  np.testing.assert_array_equal(first[0][0], again[0][0])
+  assert abs(np.corrcoef(first[0][0], first[0][1])[0, 1]) < 0.15  # variables: independent streams
+  assert abs(np.corrcoef(first[0][0], first[1][0] - 0.5 * first[0][0])[0, 1]) < 0.15  # steps too
+  assert not np.array_equal(first[0][0], other[0][0])
