@@ -115,6 +115,13 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   define("integer", "snapshot_every", 1000,
          "After burn-in, keep a copy of the discriminator chains every this many iterations (0: never).",
          lower_bound=0)
+  define("enum", "strategy", "default",
+         "default: one device; mirrored: all local GPUs (or CPUs) with all-reduced gradients; "
+         "multi_worker: several hosts, configured by the TF_CONFIG environment variable.",
+         enum_values=["default", "mirrored", "multi_worker"])
+  define("enum", "precision", "float32",
+         "float32, or mixed_bfloat16 (CPUs with bf16 units, TPUs) / mixed_float16 (GPUs); variables, "
+         "sampler state and noise stay float32.", enum_values=["float32", "mixed_bfloat16", "mixed_float16"])
   define("integer", "max_snapshots", 20, "Posterior snapshots kept; the export averages chains + snapshots.",
          lower_bound=0)
   if not synth:
@@ -225,7 +232,7 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
       prior_std=fv.prior_std, adam_burn_in=fv.burn_in, adam_learning_rate=fv.adam_lr)
   gan = GANConfig(model=model, sampler=sampler, num_gen=num_gen, num_disc=num_disc, num_mcmc=fv.num_mcmc,
                   batch_size=fv.batch_size, ml=fv.ml, ml_ensemble=ml_ensemble, wasserstein=fv.wasserstein,
-                  seed=fv.random_seed)
+                  seed=fv.random_seed, precision=fv.precision)
   train = TrainConfig(
       train_iter=fv.train_iter, n_save=fv.n_save,
       checkpoint_every=fv.checkpoint_every or fv.n_save, max_checkpoints=fv.max_checkpoints,
@@ -329,4 +336,15 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
       "pixel_range": None if dataset.pixel_range is None else list(dataset.pixel_range)})
   logging.info("run folder: %s", run_dir)
   hooks = hooks_fn(dataset, run_dir) if hooks_fn else ()
-  return train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks)
+  return train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks,
+                         strategy=make_strategy(fv.strategy))
+
+
+def make_strategy(name):
+  """The `tf.distribute` strategy named by --strategy (None: the default)."""
+  import tensorflow as tf
+  if name == "mirrored":
+    return tf.distribute.MirroredStrategy()
+  if name == "multi_worker":
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  return None

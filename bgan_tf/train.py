@@ -21,6 +21,7 @@ uninterrupted one.
 import io
 import math
 import os
+import tempfile
 import time
 from typing import Callable, Dict, Mapping, NamedTuple, Sequence
 
@@ -140,7 +141,8 @@ def train(gan_config: GANConfig,
           run_dir: str,
           *,
           resume: bool = False,
-          hooks: Sequence[Hook] = ()) -> Dict[str, object]:
+          hooks: Sequence[Hook] = (),
+          strategy=None) -> Dict[str, object]:
   """Trains (or resumes) a Bayesian GAN run in `run_dir`.
 
   Args:
@@ -150,6 +152,9 @@ def train(gan_config: GANConfig,
     run_dir: the run folder (created if needed).
     resume: continue from the latest checkpoint in `run_dir`.
     hooks: extra evaluations, e.g. the synthetic experiment's JS divergence.
+    strategy: a `tf.distribute.Strategy` (default: one device). Under a
+      multi-worker strategy only the chief writes the run folder; the others
+      keep their (required) checkpoint copies in a temporary folder.
 
   Returns:
     The last results dict written (the `results_<iter>.json` content).
@@ -158,7 +163,7 @@ def train(gan_config: GANConfig,
     RunError: `resume` without a checkpoint, or a fresh run over one.
     NonFiniteLossError: a loss became NaN or Inf.
   """
-  loop = _Loop(gan_config, train_config, dataset, run_dir, hooks)
+  loop = _Loop(gan_config, train_config, dataset, run_dir, hooks, strategy)
   loop.restore_or_start(resume)
   return loop.run()
 
@@ -166,18 +171,24 @@ def train(gan_config: GANConfig,
 class _Loop:
   """State of one training run; `train` is its only user."""
 
-  def __init__(self, gan_config, train_config, dataset, run_dir, hooks):
+  def __init__(self, gan_config, train_config, dataset, run_dir, hooks, strategy):
     self.gan_config, self.train_config, self.dataset = gan_config, train_config, dataset
-    self.run_dir, self.hooks = run_dir, tuple(hooks)
+    self.is_chief = _is_chief(strategy)
+    # Non-chief workers must still save checkpoints (saving is collective),
+    # but into a folder of their own that nobody reads.
+    self.shared_checkpoints = os.path.join(run_dir, run_files.CHECKPOINT_DIR)  # resume reads the chief's
+    self.run_dir = run_dir if self.is_chief else tempfile.mkdtemp(prefix="bgan_worker_")
+    self.hooks = tuple(hooks) if self.is_chief else ()
     self.semi = gan_config.model.semi_supervised
-    self.gan = BayesianGAN(gan_config)
+    self.gan = BayesianGAN(gan_config, strategy=strategy)
     self.snapshots = PosteriorSnapshots(gan_config.model, _snapshot_capacity(gan_config, train_config))
     self.iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
     self.checkpoint = make_checkpoint(self.gan, self.snapshots, self.iteration)
     self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(run_dir, run_files.CHECKPOINT_DIR), max_to_keep=train_config.max_checkpoints)
+        self.checkpoint, os.path.join(self.run_dir, run_files.CHECKPOINT_DIR),
+        max_to_keep=train_config.max_checkpoints)
     self.writer = (tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
-                   if train_config.tensorboard else None)
+                   if train_config.tensorboard and self.is_chief else None)
     is_image = len(gan_config.model.example_shape) == 3
     self.sample_z = (tf.random.stateless_uniform(
         [gan_config.num_generators, train_config.num_sample_images, gan_config.model.z_dim],
@@ -186,10 +197,10 @@ class _Loop:
     self.hook_history = {}
 
   def restore_or_start(self, resume):
-    latest = self.manager.latest_checkpoint
+    latest = tf.train.latest_checkpoint(self.shared_checkpoints)
     if resume:
       if latest is None:
-        raise RunError(f"--resume: no checkpoint in {self.manager.directory}")
+        raise RunError(f"--resume: no checkpoint in {self.shared_checkpoints}")
       self.checkpoint.restore(latest).assert_existing_objects_matched()
       logging.info("resumed from %s at iteration %d", latest, int(self.iteration.numpy()))
     elif latest is not None:
@@ -316,6 +327,14 @@ class _Loop:
     np.savez_compressed(buffer, **arrays)
     run_files.atomic_write_bytes(os.path.join(self.run_dir, "weights", f"iter_{done:07d}.npz"),
                                  buffer.getvalue())
+
+
+def _is_chief(strategy):
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.task_type:
+    return True
+  return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
+                                           and "chief" not in resolver.cluster_spec().as_dict())
 
 
 def _check_finite(metrics, iteration, last_checkpoint):

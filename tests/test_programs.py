@@ -242,3 +242,12 @@ def test_classic_mlp_gan_and_ml_ensemble_runs(tmp_path):
   with open(tmp_path / "ensemble" / "config.json") as f:
     gan = json.load(f)["gan"]
   assert (gan["ml_ensemble"], gan["num_gen"], gan["num_disc"]) == (2, 2, 2)
+
+
+def test_mirrored_strategy_and_bfloat16_flags_run(tmp_path):
+  results = run_in_process("semi", TINY + ["--N=20", "--train_iter=2", "--n_save=2", "--strategy=mirrored",
+                                           "--precision=mixed_bfloat16", f"--out_dir={tmp_path}",
+                                           "--run_name=bf16"])
+  assert np.all(np.isfinite(results["disc_losses"])) and 0.0 <= results["semi_supervised_acc"] <= 1.0
+  with open(tmp_path / "bf16" / "config.json") as f:
+    assert json.load(f)["gan"]["precision"] == "mixed_bfloat16"
