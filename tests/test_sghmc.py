@@ -137,3 +137,24 @@ def test_noise_differs_between_steps_and_variables_but_repeats_for_a_seed():
   assert abs(np.corrcoef(first[0][0], first[0][1])[0, 1]) < 0.15  # variables: independent streams
   assert abs(np.corrcoef(first[0][0], first[1][0] - 0.5 * first[0][0])[0, 1]) < 0.15  # steps too
   assert not np.array_equal(first[0][0], other[0][0])
+
+
+def test_bfloat16_compute_leaves_the_stationary_moments_unchanged():
+  # Under mixed_bfloat16 the variables, velocities and noise stay float32 and
+  # only the forward/backward pass runs in bfloat16: emulate that here.
+  target = correlated_gaussian()
+  precision = tf.constant(np.linalg.inv(target.cov), tf.bfloat16)
+  mean = tf.constant(target.mean, tf.bfloat16)
+
+  def bf16_loss(theta):
+    centred = tf.cast(theta, tf.bfloat16) - mean
+    energy = 0.5 * tf.reduce_sum(centred * tf.linalg.matvec(precision, centred), axis=-1)
+    return tf.cast(tf.reduce_sum(energy), tf.float32) / target.data_size
+
+  theta = tf.Variable(np.zeros((2000, 2), np.float32))
+  opt = SGHMC(learning_rate=0.1, friction=0.05, data_size=target.data_size, seed=4)
+  draws = run_chains(opt, theta, bf16_loss, num_burn_in=1000, num_samples=300, thin=5)
+  assert draws.dtype == np.float32
+  mean_est, cov, mean_tol, cov_tol, _ = moments_with_tolerance(draws)
+  np.testing.assert_array_less(np.abs(mean_est - target.mean), mean_tol)
+  np.testing.assert_array_less(np.abs(cov - target.cov), cov_tol)
