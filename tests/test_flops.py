@@ -17,7 +17,7 @@ def profiled_flops(model, input_shape):
 
 @pytest.mark.parametrize("shape,num_layers", [((32, 32, 3), 4), ((28, 28, 1), 4), ((13, 21, 2), 3)])
 def test_forward_counts_match_the_tf_profiler(shape, num_layers):
-  config = ModelConfig(example_shape=shape, num_classes=10, gf_dim=16, df_dim=24, num_layers=num_layers)
+  config = ModelConfig(example_shape=shape, num_classes=10, num_layers=num_layers)  # paper widths 64, 96
   # The profiler also counts biases and batch norm, which the analytic count leaves out (< 1%).
   assert profiled_flops(make_discriminator(config), shape) == pytest.approx(
       flops.discriminator_forward_flops(config), rel=0.01)
