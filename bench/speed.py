@@ -1,84 +1,230 @@
-"""Seconds per training iteration of the Bayesian GAN on this machine.
+"""Speed of the Bayesian GAN's training iteration on this machine, with FLOP accounting.
 
-One iteration is what `bin/run_bgan_semi` runs per step: a discriminator
-SGHMC step, a generator SGHMC step and a supervised-baseline step. Inputs are
-random tensors of the right shape (the input pipeline is not measured here).
+One iteration is what `bin/run_bgan_semi` runs per step: a discriminator step,
+a generator step and a supervised-baseline step (SGHMC, float32 unless said).
+For each configuration it reports seconds per iteration (median, min, max
+over --iters after --warmup), the FLOPs of an iteration counted from the layer
+shapes (`bgan_tf.flops`, ours and the 2017 code's structure), the effective
+GFLOP/s, and their ratio to this machine's peak measured in the same run (a
+4096^3 float32 matmul and a [64,16,16,96] -> 192-channel 3x3 stride-2
+conv2d). It also times each step kind (where the time goes), the host
+overhead of the real input pipeline and loop bookkeeping, scaling with the
+number of generator samples, mixed_bfloat16 against float32, peak RSS and RSS
+growth over a long run.
 
-  python bench/speed.py --configs=small,cifar --iters=10 --out=bench/results/speed.json
+  python bench/speed.py --out=bench/results/speed.json          # everything, ~10 min on 2 cores
+  python bench/speed.py --configs=small --scaling= --nomixed --growth_iters=0   # a quick look
 """
 
 import json
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import time
 
 from absl import app, flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from bgan_tf import data as data_lib  # noqa: E402
+from bgan_tf import flops  # noqa: E402
 from bgan_tf.bgan import BayesianGAN  # noqa: E402
 from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig  # noqa: E402
 
-CONFIG_NAMES = flags.DEFINE_string("configs", "small,cifar", "comma-separated names from CONFIGS")
-ITERS = flags.DEFINE_integer("iters", 10, "timed iterations after warm-up")
-WARMUP = flags.DEFINE_integer("warmup", 2, "untimed iterations (tracing) before timing")
-OUT = flags.DEFINE_string("out", None, "write the results as JSON here")
+CONFIG_NAMES = flags.DEFINE_list("configs", ["small", "mnist", "cifar"], "Configurations from CONFIGS.")
+SCALING = flags.DEFINE_list("scaling", ["1x1", "1x2", "5x1", "5x2", "10x2"],
+                            "num_gen x num_mcmc settings of the cifar config (J x M = 1, 2, 5, 10, 20).")
+MIXED = flags.DEFINE_bool("mixed", True, "Also time the cifar config with mixed_bfloat16.")
+ITERS = flags.DEFINE_integer("iters", 10, "Timed iterations after warm-up.")
+WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed iterations (tracing) before timing.")
+GROWTH_ITERS = flags.DEFINE_integer("growth_iters", 1000, "Iterations of the RSS-growth run (small config).")
+OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
 # name: (example_shape, num_classes, gf_dim, df_dim, num_layers, num_gen, num_mcmc, batch, data_size)
 CONFIGS = {
-    "small": ((8, 8, 1), 10, 16, 16, 2, 2, 2, 32, 1437),
+    "small": ((8, 8, 1), 10, 32, 32, 2, 2, 2, 32, 1437),     # the README's digits command
     "mnist": ((28, 28, 1), 10, 64, 96, 4, 10, 2, 64, 60000),
-    "cifar": ((32, 32, 3), 10, 64, 96, 4, 10, 2, 64, 50000),
+    "cifar": ((32, 32, 3), 10, 64, 96, 4, 10, 2, 64, 50000),  # the paper's CIFAR-10 setting
 }
 
 
-def build(name):
-  shape, classes, gf, df, layers, num_gen, num_mcmc, batch, data_size = CONFIGS[name]
+def gan_config(name, num_gen=None, num_mcmc=None, precision="float32"):
+  shape, classes, gf, df, layers, default_gen, default_mcmc, batch, data_size = CONFIGS[name]
   model = ModelConfig(example_shape=shape, num_classes=classes, gf_dim=gf, df_dim=df, num_layers=layers)
-  return GANConfig(model=model, sampler=SamplerConfig(data_size=data_size), num_gen=num_gen,
-                   num_mcmc=num_mcmc, batch_size=batch, seed=0)
+  return GANConfig(model=model, sampler=SamplerConfig(data_size=data_size), num_gen=num_gen or default_gen,
+                   num_mcmc=num_mcmc or default_mcmc, batch_size=batch, seed=0, precision=precision)
 
 
-def time_config(config, iters, warmup):
-  gan = BayesianGAN(config)
-  shape, batch = config.model.example_shape, config.batch_size
-  x = tf.random.uniform([batch, *shape], -1, 1)
-  x_labeled = tf.random.uniform([batch, *shape], -1, 1)
-  y_labeled = tf.random.uniform([batch], 0, config.model.num_classes, dtype=tf.int32)
+def measure_peaks():
+  """GFLOP/s of a 4096^3 float32 matmul and of the reference conv2d."""
+  a, b = tf.random.normal([4096, 4096]), tf.random.normal([4096, 4096])
+  matmul = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
+  x, w = tf.random.normal([64, 16, 16, 96]), tf.random.normal([3, 3, 96, 192])
+  conv = tf.function(lambda x, w: tf.reduce_sum(tf.nn.conv2d(x, w, 2, "SAME")))
 
-  def iteration():
-    metrics = gan.discriminator_step(x, x_labeled, y_labeled)
-    metrics.update(gan.generator_step())
-    metrics.update(gan.supervised_step(x_labeled, y_labeled))
-    return {k: v.numpy() for k, v in metrics.items()}  # waits for the step to finish
+  def rates(fn, args, flop, repeats):
+    fn(*args).numpy()
+    times = []
+    for _ in range(repeats):
+      start = time.perf_counter()
+      fn(*args).numpy()
+      times.append(time.perf_counter() - start)
+    # Best time (the usual "peak") and median (comparable with our medians).
+    return {"best": flop / min(times) / 1e9, "median": flop / statistics.median(times) / 1e9}
 
+  return {"matmul_4096_gflops": rates(matmul, (a, b), 2.0 * 4096**3, 5),
+          "conv2d_64x16x16x96_to_192_3x3_s2_gflops": rates(conv, (x, w), 2.0 * 64 * 8 * 8 * 192 * 9 * 96, 30)}
+
+
+def _random_dataset(config):
+  """A uint8 in-memory data set of the config's shape and size (random pixels)."""
+  rng = np.random.default_rng(0)
+  shape, n = config.model.example_shape, config.sampler.data_size
+  x = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
+  y = np.arange(n) % config.model.num_classes
+  return data_lib.dataset_from_arrays("bench", x, y, x[:500], y[:500], pixel_range=(0, 255))
+
+
+def _timed(fn, iters, warmup):
   for _ in range(warmup):
-    iteration()
+    fn()
   times = []
   for _ in range(iters):
     start = time.perf_counter()
-    iteration()
+    fn()
     times.append(time.perf_counter() - start)
-  traces = {k: f.experimental_get_tracing_count() for k, f in gan.step_functions().items()}
-  return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-          "iters": iters, "tracing_counts": traces}
+  return times
+
+
+def time_config(config, iters, warmup, with_pipeline=True):
+  """Timings of one configuration; see the module docstring."""
+  gan = BayesianGAN(config)
+  shape, batch, classes = config.model.example_shape, config.batch_size, config.model.num_classes
+  x = tf.random.uniform([batch, *shape], -1, 1)
+  xl = tf.random.uniform([batch, *shape], -1, 1)
+  yl = tf.random.uniform([batch], 0, classes, dtype=tf.int32)
+  z = gan.sample_z()
+
+  steps = {
+      "discriminator_step": lambda: gan.discriminator_step(x, xl, yl, z=z)["disc_losses"].numpy(),
+      "generator_step": lambda: gan.generator_step(z=z)["gen_losses"].numpy(),
+      "supervised_step": lambda: gan.supervised_step(xl, yl)["supervised_loss"].numpy(),
+  }
+  per_step = {name: statistics.median(_timed(fn, iters, warmup)) for name, fn in steps.items()}
+
+  def bare_iteration():
+    for fn in steps.values():
+      fn()
+
+  bare = _timed(bare_iteration, iters, 0)
+  result = {"median_s": statistics.median(bare), "min_s": min(bare), "max_s": max(bare), "iters": iters,
+            "per_step_median_s": per_step}
+
+  if with_pipeline:
+    # What the training loop adds: batches from tf.data (uint8 -> [-1, 1]),
+    # learning-rate assignment, drawing z, fetching metrics.
+    dataset = _random_dataset(config)
+    unlabeled = iter(data_lib.unlabeled_batches(dataset, batch, seed=0))
+    labeled = iter(data_lib.labeled_batches(dataset, np.arange(batch * 4), batch, seed=0))
+
+    def loop_iteration():
+      gan.set_learning_rate(sghmc_learning_rate=0.005, adam_learning_rate=2e-4)
+      x_real = next(unlabeled)
+      x_lab, y_lab = next(labeled)
+      metrics = gan.discriminator_step(x_real, x_lab, y_lab)
+      metrics.update(gan.supervised_step(x_lab, y_lab))
+      metrics.update(gan.generator_step())
+      return {k: v.numpy() for k, v in metrics.items()}
+
+    full = _timed(loop_iteration, iters, warmup)
+    result["loop_median_s"] = statistics.median(full)
+    result["host_overhead_fraction"] = max(0.0, 1.0 - result["median_s"] / result["loop_median_s"])
+
+  counts = flops.iteration_flops(config)
+  reference = flops.reference_iteration_flops(config)
+  result.update({
+      "gflop_per_iteration": counts["total"] / 1e9,
+      "gflop_per_iteration_2017_structure": reference["total"] / 1e9,
+      "effective_gflops": counts["total"] / result["median_s"] / 1e9,
+      "per_step_gflops": {name: counts[name] / per_step[name] / 1e9 for name in per_step},
+      "tracing_counts": {k: f.experimental_get_tracing_count() for k, f in gan.step_functions().items()},
+  })
+  return result
+
+
+def rss_growth(config, iterations):
+  """Peak RSS (MiB) after 10% of `iterations` and after all of them."""
+  gan = BayesianGAN(config)
+  shape, batch = config.model.example_shape, config.batch_size
+  dataset = _random_dataset(config)
+  unlabeled = iter(data_lib.unlabeled_batches(dataset, batch, seed=0))
+  labeled = iter(data_lib.labeled_batches(dataset, np.arange(batch * 4), batch, seed=0))
+  marks = {}
+  for it in range(1, iterations + 1):
+    x_real = next(unlabeled)
+    x_lab, y_lab = next(labeled)
+    gan.discriminator_step(x_real, x_lab, y_lab)
+    gan.generator_step()
+    gan.supervised_step(x_lab, y_lab)["supervised_loss"].numpy()
+    if it in (iterations // 10, iterations):
+      marks[it] = _rss_mib()
+  del shape
+  return {"iterations": iterations, "rss_mib_at": marks}
+
+
+def _rss_mib():
+  with open("/proc/self/status") as f:
+    for line in f:
+      if line.startswith("VmRSS:"):
+        return int(line.split()[1]) / 1024.0
+  return float("nan")
+
+
+def _machine():
+  model = platform.processor() or platform.machine()
+  try:
+    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+      if line.startswith("Model name:"):
+        model = line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+  return {"cpu": model, "cores": os.cpu_count(), "tensorflow": tf.__version__, "commit": commit,
+          "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
 def main(argv):
   del argv
-  results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-             "tensorflow": tf.__version__, "configs": {}}
-  for name in CONFIG_NAMES.value.split(","):
-    config = build(name)
-    result = time_config(config, ITERS.value, WARMUP.value)
-    result["config"] = CONFIGS[name]
+  results = {"machine": _machine(), "peaks_before": measure_peaks(), "configs": {}, "scaling": {}}
+  print("peaks:", json.dumps(results["peaks_before"]), flush=True)
+  for name in CONFIG_NAMES.value:
+    result = time_config(gan_config(name), ITERS.value, WARMUP.value)
     results["configs"][name] = result
-    print(f"{name}: median {result['median_s']:.3f} s/iter (min {result['min_s']:.3f}, "
-          f"max {result['max_s']:.3f}) over {ITERS.value} iterations; traces {result['tracing_counts']}",
+    print(f"{name}: {result['median_s']:.3f} s/iter, {result['effective_gflops']:.1f} GFLOP/s effective, "
+          f"host overhead {100 * result['host_overhead_fraction']:.1f}%", flush=True)
+  for setting in SCALING.value:
+    num_gen, num_mcmc = (int(v) for v in setting.split("x"))
+    result = time_config(gan_config("cifar", num_gen, num_mcmc), ITERS.value, WARMUP.value, with_pipeline=False)
+    results["scaling"][setting] = result
+    print(f"cifar {setting}: {result['median_s']:.3f} s/iter, {result['effective_gflops']:.1f} GFLOP/s",
           flush=True)
+  if MIXED.value:
+    result = time_config(gan_config("cifar", precision="mixed_bfloat16"), ITERS.value, WARMUP.value,
+                         with_pipeline=False)
+    results["cifar_mixed_bfloat16"] = result
+    print(f"cifar mixed_bfloat16: {result['median_s']:.3f} s/iter", flush=True)
+  results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+  if GROWTH_ITERS.value:
+    results["rss_growth_small"] = rss_growth(gan_config("small"), GROWTH_ITERS.value)
+    print("rss growth:", results["rss_growth_small"], flush=True)
+  results["peaks_after"] = measure_peaks()
+  print("peaks after:", json.dumps(results["peaks_after"]), flush=True)
   if OUT.value:
     os.makedirs(os.path.dirname(OUT.value) or ".", exist_ok=True)
     with open(OUT.value, "w") as f:
