@@ -30,9 +30,11 @@ setuptools.setup(
         "pillow>=10,<14",
         # tf.summary needs it and TensorFlow 2.21 no longer depends on it.
         "tensorboard>=2.21,<2.22",
+        # The export writes TF Serving's warm-up file with its own protos.
+        "tensorflow-serving-api>=2.21,<2.22",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "tensorflow-serving-api>=2.21,<2.22"],
+        "test": ["pytest>=8,<10"],
         "bench": ["matplotlib>=3.8,<4"],
     },
 )

@@ -75,6 +75,9 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   define("integer", "num_mcmc", 1, "M: MCMC chains per sample.", lower_bound=1)
   if program == "semi":
     define("integer", "N", 128, "Number of labeled training examples (class-balanced).", lower_bound=1)
+    define("bool", "export", False, "At the end, export the classifier ensemble as a SavedModel for TF Serving.")
+    define("string", "export_base", "export", "Folder of exported models: export_base/model_name/<version>/.")
+    define("string", "model_name", "bgan_classifier", "Name of the exported model (TF Serving's model name).")
   define("integer", "train_iter", 1000 if synth else 50000, "Training iterations.", lower_bound=1)
   define("bool", "wasserstein", False, "Wasserstein losses with weight clipping (unsupervised only).")
   define("bool", "ml", False, "Maximum likelihood: one plain GAN trained with Adam, no prior or noise.")
@@ -164,10 +167,11 @@ def run(main: Callable[[Sequence[str]], None]) -> None:
 
   def guarded(argv):
     from bgan_tf.data import DataError  # noqa: imported late: TensorFlow loads here
+    from bgan_tf.export import ExportError
     from bgan_tf.train import NonFiniteLossError, RunError
     try:
       main(argv)
-    except (UsageError, ConfigError, DataError, RunError) as error:
+    except (UsageError, ConfigError, DataError, RunError, ExportError) as error:
       _fail(program, str(error), code=2)
     except NonFiniteLossError as error:
       _fail(program, str(error), code=1)
@@ -336,8 +340,12 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
       "pixel_range": None if dataset.pixel_range is None else list(dataset.pixel_range)})
   logging.info("run folder: %s", run_dir)
   hooks = hooks_fn(dataset, run_dir) if hooks_fn else ()
-  return train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks,
-                         strategy=make_strategy(fv.strategy))
+  results = train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks,
+                            strategy=make_strategy(fv.strategy))
+  if program == "semi" and fv.export:
+    from bgan_tf import export
+    logging.info("exported the classifier to %s", export.export_run(run_dir, fv.export_base, fv.model_name))
+  return results
 
 
 def make_strategy(name):

@@ -33,20 +33,32 @@ class PosteriorSnapshots(tf.Module):
     self.slots = [make_discriminator(model_config, name=f"snapshot_{i}") for i in range(capacity)]
     # Snapshots ever added; slot i holds the latest whose index % capacity == i.
     self.num_added = tf.Variable(0, dtype=tf.int64, trainable=False, name="num_added")
+    # The training iteration each slot was taken at (-1: empty).
+    self.slot_iterations = tf.Variable(tf.fill([max(capacity, 1)], tf.constant(-1, tf.int64)),
+                                       trainable=False, name="slot_iterations")
 
-  def add(self, discriminators: Sequence[Discriminator]) -> None:
-    """Copies each discriminator's weights into the next slot."""
+  def add(self, discriminators: Sequence[Discriminator], iteration: int) -> None:
+    """Copies each discriminator's weights into the next slot, noting `iteration`."""
     if not self.capacity:
       return
     for disc in discriminators:
-      slot = self.slots[int(self.num_added.numpy()) % self.capacity]
-      for target, source in zip(slot.weights, disc.weights):
+      index = int(self.num_added.numpy()) % self.capacity
+      for target, source in zip(self.slots[index].weights, disc.weights):
         target.assign(source)
+      self.slot_iterations[index].assign(iteration)
       self.num_added.assign_add(1)
 
-  def models(self) -> List[Discriminator]:
-    """The filled slots, oldest first."""
+  def models(self, exclude_iteration=None) -> List[Discriminator]:
+    """The filled slots, oldest first.
+
+    Args:
+      exclude_iteration: leave out snapshots taken at this iteration; pass
+        the chains' current iteration, where a snapshot would only repeat
+        the chains themselves.
+    """
     count = int(self.num_added.numpy())
     filled = min(count, self.capacity)
     start = count % self.capacity if count > self.capacity else 0
-    return [self.slots[(start + i) % self.capacity] for i in range(filled)]
+    order = [(start + i) % self.capacity for i in range(filled)]
+    taken_at = self.slot_iterations.numpy()
+    return [self.slots[i] for i in order if exclude_iteration is None or taken_at[i] != exclude_iteration]

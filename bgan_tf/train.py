@@ -84,8 +84,12 @@ class RestoredRun(NamedTuple):
   dataset_info: Dict[str, object]
 
   def posterior_discriminators(self):
-    """The T discriminator samples: the current chains, then the snapshots."""
-    return list(self.gan.discriminators) + self.snapshots.models()
+    """The T discriminator samples: the current chains, then the snapshots.
+
+    A snapshot taken at the checkpoint's own iteration is left out: it is a
+    copy of the chains, and would count them twice.
+    """
+    return list(self.gan.discriminators) + self.snapshots.models(exclude_iteration=self.iteration)
 
 
 def restore_run(run_dir: str) -> RestoredRun:
@@ -111,7 +115,8 @@ def restore_run(run_dir: str) -> RestoredRun:
   gan = BayesianGAN(gan_config)
   snapshots = PosteriorSnapshots(gan_config.model, _snapshot_capacity(gan_config, train_config))
   iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
-  make_checkpoint(gan, snapshots, iteration).restore(latest).assert_existing_objects_matched()
+  # The optimizers' slots are not needed to use the models: expect_partial.
+  make_checkpoint(gan, snapshots, iteration).restore(latest).assert_existing_objects_matched().expect_partial()
   return RestoredRun(gan, snapshots, int(iteration.numpy()), latest, dataset_info)
 
 
@@ -250,7 +255,7 @@ class _Loop:
       self._run_hooks(done)
       burn_in = cfg.sampler.adam_burn_in
       if self.snapshots.capacity and done > burn_in and (done - burn_in) % tc.snapshot_every == 0:
-        self.snapshots.add(self.gan.discriminators)
+        self.snapshots.add(self.gan.discriminators, done)
       if done % tc.checkpoint_every == 0 or done == tc.train_iter:
         self.manager.save(checkpoint_number=done)
     if self.writer:
