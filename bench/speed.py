@@ -32,9 +32,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bgan_tf import data as data_lib  # noqa: E402
+from configs import CONFIGS, gan_config  # noqa: E402  (bench/configs.py)
 from bgan_tf import flops  # noqa: E402
 from bgan_tf.bgan import BayesianGAN  # noqa: E402
-from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig  # noqa: E402
 
 CONFIG_NAMES = flags.DEFINE_list("configs", ["small", "mnist", "cifar"], "Configurations from CONFIGS.")
 SCALING = flags.DEFINE_list("scaling", ["1x1", "1x2", "5x1", "5x2", "10x2"],
@@ -44,21 +44,6 @@ ITERS = flags.DEFINE_integer("iters", 10, "Timed iterations after warm-up.")
 WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed iterations (tracing) before timing.")
 GROWTH_ITERS = flags.DEFINE_integer("growth_iters", 1000, "Iterations of the RSS-growth run (small config).")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
-
-# name: (example_shape, num_classes, gf_dim, df_dim, num_layers, num_gen, num_mcmc, batch, data_size)
-CONFIGS = {
-    "small": ((8, 8, 1), 10, 32, 32, 2, 2, 2, 32, 1437),     # the README's digits command
-    "mnist": ((28, 28, 1), 10, 64, 96, 4, 10, 2, 64, 60000),
-    "cifar": ((32, 32, 3), 10, 64, 96, 4, 10, 2, 64, 50000),  # the paper's CIFAR-10 setting
-}
-
-
-def gan_config(name, num_gen=None, num_mcmc=None, precision="float32"):
-  shape, classes, gf, df, layers, default_gen, default_mcmc, batch, data_size = CONFIGS[name]
-  model = ModelConfig(example_shape=shape, num_classes=classes, gf_dim=gf, df_dim=df, num_layers=layers)
-  return GANConfig(model=model, sampler=SamplerConfig(data_size=data_size), num_gen=num_gen or default_gen,
-                   num_mcmc=num_mcmc or default_mcmc, batch_size=batch, seed=0, precision=precision)
-
 
 def measure_peaks():
   """GFLOP/s of a 4096^3 float32 matmul and of the reference conv2d."""
