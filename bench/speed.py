@@ -18,10 +18,8 @@ growth over a long run.
 
 import json
 import os
-import platform
 import resource
 import statistics
-import subprocess
 import time
 
 from absl import app, flags
@@ -32,7 +30,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bgan_tf import data as data_lib  # noqa: E402
-from configs import CONFIGS, gan_config  # noqa: E402  (bench/configs.py)
+from configs import gan_config  # noqa: E402  (bench/configs.py)
+from machine import machine_info  # noqa: E402  (bench/machine.py)
 from bgan_tf import flops  # noqa: E402
 from bgan_tf.bgan import BayesianGAN  # noqa: E402
 
@@ -170,23 +169,9 @@ def _rss_mib():
   return float("nan")
 
 
-def _machine():
-  model = platform.processor() or platform.machine()
-  try:
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-      if line.startswith("Model name:"):
-        model = line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
-  return {"cpu": model, "cores": os.cpu_count(), "tensorflow": tf.__version__, "commit": commit,
-          "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-
-
 def main(argv):
   del argv
-  results = {"machine": _machine(), "peaks_before": measure_peaks(), "configs": {}, "scaling": {}}
+  results = {"machine": machine_info(), "peaks_before": measure_peaks(), "configs": {}, "scaling": {}}
   print("peaks:", json.dumps(results["peaks_before"]), flush=True)
   for name in CONFIG_NAMES.value:
     result = time_config(gan_config(name), ITERS.value, WARMUP.value)
