@@ -42,6 +42,7 @@ MIXED = flags.DEFINE_bool("mixed", True, "Also time the cifar config with mixed_
 ITERS = flags.DEFINE_integer("iters", 10, "Timed iterations after warm-up.")
 WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed iterations (tracing) before timing.")
 GROWTH_ITERS = flags.DEFINE_integer("growth_iters", 1000, "Iterations of the RSS-growth run (small config).")
+PAIRS = flags.DEFINE_integer("pairs", 10, "Interleaved (conv peak, cifar iteration) pairs for the peak ratio.")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
 def measure_peaks():
@@ -141,6 +142,49 @@ def time_config(config, iters, warmup, with_pipeline=True):
   return result
 
 
+def interleaved_peak_ratio(config, pairs):
+  """Effective GFLOP/s over the conv2d peak, each iteration paired with a peak taken just before it.
+
+  The CPU's speed drifts on a shared or frequency-scaled machine (peaks
+  measured minutes apart here differed by up to 1.8x), so each iteration is
+  compared with a peak measured seconds earlier and the median ratio is
+  reported.
+  """
+  gan = BayesianGAN(config)
+  shape, batch, classes = config.model.example_shape, config.batch_size, config.model.num_classes
+  x = tf.random.uniform([batch, *shape], -1, 1)
+  y = tf.random.uniform([batch], 0, classes, dtype=tf.int32)
+  conv_x, conv_w = tf.random.normal([64, 16, 16, 96]), tf.random.normal([3, 3, 96, 192])
+  conv = tf.function(lambda a, b: tf.reduce_sum(tf.nn.conv2d(a, b, 2, "SAME")))
+  conv_flop = 2.0 * 64 * 8 * 8 * 192 * 9 * 96
+  work = flops.iteration_flops(config)["total"]
+
+  def iteration():
+    gan.discriminator_step(x, x, y)
+    gan.generator_step()
+    gan.supervised_step(x, y)["supervised_loss"].numpy()
+
+  iteration()
+  iteration()
+  conv(conv_x, conv_w).numpy()
+  ratios, peaks, rates = [], [], []
+  for _ in range(pairs):
+    times = []
+    for _ in range(10):
+      start = time.perf_counter()
+      conv(conv_x, conv_w).numpy()
+      times.append(time.perf_counter() - start)
+    peak = conv_flop / min(times) / 1e9
+    start = time.perf_counter()
+    iteration()
+    rate = work / (time.perf_counter() - start) / 1e9
+    peaks.append(peak)
+    rates.append(rate)
+    ratios.append(rate / peak)
+  return {"pairs": pairs, "median_ratio": statistics.median(ratios), "min_ratio": min(ratios),
+          "max_ratio": max(ratios), "conv_peaks_gflops": peaks, "effective_gflops": rates}
+
+
 def rss_growth(config, iterations):
   """Peak RSS (MiB) after 10% of `iterations` and after all of them."""
   gan = BayesianGAN(config)
@@ -184,6 +228,10 @@ def main(argv):
     results["scaling"][setting] = result
     print(f"cifar {setting}: {result['median_s']:.3f} s/iter, {result['effective_gflops']:.1f} GFLOP/s",
           flush=True)
+  if PAIRS.value:
+    results["cifar_interleaved_peak_ratio"] = interleaved_peak_ratio(gan_config("cifar"), PAIRS.value)
+    print("cifar effective / conv peak, interleaved:",
+          {k: v for k, v in results["cifar_interleaved_peak_ratio"].items() if "ratio" in k}, flush=True)
   if MIXED.value:
     result = time_config(gan_config("cifar", precision="mixed_bfloat16"), ITERS.value, WARMUP.value,
                          with_pipeline=False)
