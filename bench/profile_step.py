@@ -11,7 +11,6 @@ updates). Prints a table and writes JSON.
 
 import collections
 import glob
-import json
 import os
 import tempfile
 import time
@@ -24,6 +23,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from configs import gan_config  # noqa: E402  (bench/configs.py)
+from bgan_tf import run_files  # noqa: E402
 from bgan_tf.bgan import BayesianGAN  # noqa: E402
 
 CONFIG = flags.DEFINE_string("config", "cifar", "A configuration of bench/configs.py.")
@@ -106,9 +106,7 @@ def main(argv):
     print(f"{op_type:<36} {seconds:7.3f}  {100 * seconds / (total / ITERS.value):5.1f}%")
   print("by network:", {k: round(v, 3) for k, v in summary["by_network_s"].items()})
   if OUT.value:
-    os.makedirs(os.path.dirname(OUT.value) or ".", exist_ok=True)
-    with open(OUT.value, "w") as f:
-      json.dump(summary, f, indent=2)
+    run_files.write_json(OUT.value, summary)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from bgan_tf import data as data_lib  # noqa: E402
 from configs import gan_config  # noqa: E402  (bench/configs.py)
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 from bgan_tf import flops  # noqa: E402
+from bgan_tf import run_files  # noqa: E402
 from bgan_tf.bgan import BayesianGAN  # noqa: E402
 
 CONFIG_NAMES = flags.DEFINE_list("configs", ["small", "mnist", "cifar"], "Configurations from CONFIGS.")
@@ -244,9 +245,7 @@ def main(argv):
   results["peaks_after"] = measure_peaks()
   print("peaks after:", json.dumps(results["peaks_after"]), flush=True)
   if OUT.value:
-    os.makedirs(os.path.dirname(OUT.value) or ".", exist_ok=True)
-    with open(OUT.value, "w") as f:
-      json.dump(results, f, indent=2)
+    run_files.write_json(OUT.value, results)
 
 
 if __name__ == "__main__":
