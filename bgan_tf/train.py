@@ -19,6 +19,7 @@ uninterrupted one.
 """
 
 import io
+import json
 import math
 import os
 import tempfile
@@ -98,7 +99,6 @@ def restore_run(run_dir: str) -> RestoredRun:
   Raises:
     RunError: not a run folder, or no checkpoint in it.
   """
-  import json
   paths = {name: os.path.join(run_dir, name) for name in (run_files.CONFIG_FILE, run_files.DATASET_FILE)}
   for path in paths.values():
     if not os.path.isfile(path):
@@ -299,7 +299,7 @@ class _Loop:
                f" | sup_acc {results['supervised_acc']:.4f}")
     logging.info(line)
 
-    grids = self._sample_grids()
+    grids = self._sample_grids() if (self.writer or tc.save_samples) else {}
     if self.writer:
       scalars = {"loss/disc_mean": np.mean(results["disc_losses"]),
                  "loss/gen_mean": np.mean(results["gen_losses"]),
