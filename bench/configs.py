@@ -1,8 +1,11 @@
 """The configurations the speed benchmarks time (no flags: imported by several programs)."""
 
+import tensorflow as tf
+
+from bgan_tf.bgan import BayesianGAN
 from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig
 
-__all__ = ["CONFIGS", "gan_config"]
+__all__ = ["CONFIGS", "gan_config", "random_input_iteration"]
 
 # name: (example_shape, num_classes, gf_dim, df_dim, num_layers, num_gen, num_mcmc, batch, data_size)
 CONFIGS = {
@@ -17,3 +20,24 @@ def gan_config(name, num_gen=None, num_mcmc=None, precision="float32"):
   model = ModelConfig(example_shape=shape, num_classes=classes, gf_dim=gf, df_dim=df, num_layers=layers)
   return GANConfig(model=model, sampler=SamplerConfig(data_size=data_size), num_gen=num_gen or default_gen,
                    num_mcmc=num_mcmc or default_mcmc, batch_size=batch, seed=0, precision=precision)
+
+
+def random_input_iteration(config):
+  """A `BayesianGAN` for `config` and a function running one iteration on fixed random inputs.
+
+  The iteration is a discriminator, a generator and a supervised step, and
+  waits for them to finish. It is traced (warmed up) twice before returning.
+  """
+  gan = BayesianGAN(config)
+  shape, batch, classes = config.model.example_shape, config.batch_size, config.model.num_classes
+  x = tf.random.uniform([batch, *shape], -1, 1)
+  y = tf.random.uniform([batch], 0, classes, dtype=tf.int32)
+
+  def iteration():
+    gan.discriminator_step(x, x, y)
+    gan.generator_step()
+    gan.supervised_step(x, y)["supervised_loss"].numpy()
+
+  iteration()
+  iteration()
+  return gan, iteration

@@ -22,9 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
-from configs import gan_config  # noqa: E402  (bench/configs.py)
+from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
 from bgan_tf import run_files  # noqa: E402
-from bgan_tf.bgan import BayesianGAN  # noqa: E402
 
 CONFIG = flags.DEFINE_string("config", "cifar", "A configuration of bench/configs.py.")
 ITERS = flags.DEFINE_integer("iters", 3, "Profiled iterations.")
@@ -70,19 +69,7 @@ def summarise(xplane_path):
 
 def main(argv):
   del argv
-  config = gan_config(CONFIG.value, precision=PRECISION.value)
-  gan = BayesianGAN(config)
-  shape, batch, classes = config.model.example_shape, config.batch_size, config.model.num_classes
-  x = tf.random.uniform([batch, *shape], -1, 1)
-  y = tf.random.uniform([batch], 0, classes, dtype=tf.int32)
-
-  def iteration():
-    gan.discriminator_step(x, x, y)
-    gan.generator_step()
-    gan.supervised_step(x, y)["supervised_loss"].numpy()
-
-  iteration()
-  iteration()
+  _, iteration = random_input_iteration(gan_config(CONFIG.value, precision=PRECISION.value))
   logdir = tempfile.mkdtemp(prefix="bgan_profile_")
   tf.profiler.experimental.start(logdir)
   start = time.perf_counter()

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bgan_tf import data as data_lib  # noqa: E402
-from configs import gan_config  # noqa: E402  (bench/configs.py)
+from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 from bgan_tf import flops  # noqa: E402
 from bgan_tf import run_files  # noqa: E402
@@ -151,22 +151,11 @@ def interleaved_peak_ratio(config, pairs):
   compared with a peak measured seconds earlier and the median ratio is
   reported.
   """
-  gan = BayesianGAN(config)
-  shape, batch, classes = config.model.example_shape, config.batch_size, config.model.num_classes
-  x = tf.random.uniform([batch, *shape], -1, 1)
-  y = tf.random.uniform([batch], 0, classes, dtype=tf.int32)
+  _, iteration = random_input_iteration(config)
   conv_x, conv_w = tf.random.normal([64, 16, 16, 96]), tf.random.normal([3, 3, 96, 192])
   conv = tf.function(lambda a, b: tf.reduce_sum(tf.nn.conv2d(a, b, 2, "SAME")))
   conv_flop = 2.0 * 64 * 8 * 8 * 192 * 9 * 96
   work = flops.iteration_flops(config)["total"]
-
-  def iteration():
-    gan.discriminator_step(x, x, y)
-    gan.generator_step()
-    gan.supervised_step(x, y)["supervised_loss"].numpy()
-
-  iteration()
-  iteration()
   conv(conv_x, conv_w).numpy()
   ratios, peaks, rates = [], [], []
   for _ in range(pairs):
