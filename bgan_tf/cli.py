@@ -114,6 +114,9 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   define("float", "temperature", 1.0, "SGHMC temperature (1 samples the posterior).", lower_bound=0.0)
   define("enum", "arch", "mlp" if synth else "dcgan", "Network family.", enum_values=["dcgan", "mlp"])
   define("list", "mlp_hidden", ["128"], "Hidden-layer widths of the MLP networks.")
+  flags.register_validator("mlp_hidden", lambda widths: all(w.isdigit() and int(w) > 0 for w in widths),
+                           message="--mlp_hidden must be a comma-separated list of positive integers",
+                           flag_values=flag_values)
   define("integer", "eval_batch_size", 500, "Batch size of test-set evaluation.", lower_bound=1)
   define("integer", "snapshot_every", 1000,
          "After burn-in, keep a copy of the discriminator chains every this many iterations (0: never).",
@@ -217,10 +220,6 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
   ml_ensemble = 0 if synth else fv.ml_ensemble
   if ml_ensemble:
     num_gen = num_disc = ml_ensemble
-  try:
-    mlp_hidden = tuple(int(h) for h in fv.mlp_hidden)
-  except ValueError:
-    raise UsageError(f"--mlp_hidden must be a comma-separated list of integers, got {fv.mlp_hidden}")
   model = ModelConfig(
       example_shape=dataset.example_shape,
       num_classes=dataset.num_classes if semi else 1,
@@ -229,7 +228,7 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
       gf_dim=64 if synth else fv.gf_dim,
       df_dim=96 if synth else fv.df_dim,
       num_layers=4 if synth else fv.num_layers,
-      mlp_hidden=mlp_hidden,
+      mlp_hidden=tuple(int(h) for h in fv.mlp_hidden),  # validated when parsed
       output_activation="tanh" if dataset.pixel_range is not None else "linear")
   sampler = SamplerConfig(
       data_size=dataset.train_size, learning_rate=fv.lr, friction=fv.friction, temperature=fv.temperature,
