@@ -2,6 +2,7 @@
 
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import graph_util, ops
 from tensorflow.python.profiler import model_analyzer, option_builder
 
 from bgan_tf import flops
@@ -9,10 +10,42 @@ from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig
 from bgan_tf.models import make_discriminator, make_generator
 
 
+def _graph_flops(graph):
+  options = option_builder.ProfileOptionBuilder.float_operation()
+  return model_analyzer.profile(graph, options=options).total_float_ops
+
+
 def profiled_flops(model, input_shape):
   fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(tf.TensorSpec([1, *input_shape]))
-  options = option_builder.ProfileOptionBuilder.float_operation()
-  return model_analyzer.profile(fn.graph, options=options).total_float_ops
+  return _graph_flops(fn.graph)
+
+
+def profiled_training_flops(model, input_shape, update_weights, input_gradient):
+  """FLOPs TF's profiler counts for a forward and backward pass on one example.
+
+  The gradient graph is pruned to what its outputs need, as Grappler prunes
+  it before running (the tape emits a conv's input gradient even where
+  nothing uses it).
+  """
+  def forward_backward(x):
+    with tf.GradientTape() as tape:
+      if input_gradient:
+        tape.watch(x)
+      out = tf.reduce_sum(model(x, training=True))
+    sources = (list(model.trainable_variables) if update_weights else []) + ([x] if input_gradient else [])
+    return tape.gradient(out, sources)
+
+  fn = tf.function(forward_backward).get_concrete_function(tf.TensorSpec([1, *input_shape]))
+  graph_def = fn.graph.as_graph_def()
+  needed = {node.name for node in graph_util.extract_sub_graph(graph_def, [t.op.name for t in fn.outputs]).node}
+  total = 0
+  for node in graph_def.node:
+    if node.name in needed:
+      try:  # The statistic the profiler sums; ops without one count zero.
+        total += ops.get_stats_for_node_def(fn.graph, node, "flops").value or 0
+      except ValueError:
+        pass
+  return total
 
 
 @pytest.mark.parametrize("shape,num_layers", [((32, 32, 3), 4), ((28, 28, 1), 4), ((13, 21, 2), 3)])
@@ -36,3 +69,49 @@ def test_the_2017_structure_costs_more_only_with_several_discriminators():
   # With one discriminator there is no pair to recompute except the real pass.
   extra = flops.reference_iteration_flops(single)["total"] - flops.iteration_flops(single)["total"]
   assert extra == pytest.approx(64 * flops.discriminator_forward_flops(model))
+
+
+def _per_example(passes, step, network):
+  chosen = [p for p in passes if p.step == step and p.network == network]
+  assert chosen, (step, network)
+  return sum(p.flops for p in chosen) / (chosen[0].batch * chosen[0].count)
+
+
+def test_iteration_passes_match_the_tf_profiler_on_gradient_graphs():
+  # Each network's kernels in each step, against TF's count of the pruned
+  # forward + backward graph that step runs: catches a missing or an extra
+  # gradient (e.g. the data gradient the discriminator step never computes).
+  model = ModelConfig(example_shape=(32, 32, 3), num_classes=10, num_layers=4)
+  config = GANConfig(model=model, sampler=SamplerConfig(data_size=50000), num_gen=2, num_mcmc=1)
+  passes = flops.iteration_passes(config)
+  disc, gen = make_discriminator(model), make_generator(model)
+  cases = [
+      ("discriminator_step", "discriminator", disc, model.example_shape, True, False),
+      ("discriminator_step", "generator", gen, (model.z_dim,), False, False),
+      ("generator_step", "discriminator", disc, model.example_shape, False, True),
+      ("generator_step", "generator", gen, (model.z_dim,), True, False),
+      ("supervised_step", "classifier", disc, model.example_shape, True, False),
+  ]
+  for step, network, net, shape, update_weights, input_gradient in cases:
+    if not (update_weights or input_gradient):
+      expected = profiled_flops(net, shape)
+    else:
+      expected = profiled_training_flops(net, shape, update_weights, input_gradient)
+    # Biases, activations and batch norm are left out of the analytic count.
+    assert _per_example(passes, step, network) == pytest.approx(expected, rel=0.01), (step, network)
+
+
+def test_the_discriminator_step_skips_the_data_gradient_and_the_generator_step_does_not():
+  model = ModelConfig(example_shape=(32, 32, 3), num_classes=10)
+  config = GANConfig(model=model, sampler=SamplerConfig(data_size=50000), num_gen=3, num_mcmc=2)
+  passes = flops.iteration_passes(config)
+  first = flops.discriminator_layers(model)[0]
+  kinds = {(p.step, p.kind) for p in passes if p.layer == first}
+  assert ("discriminator_step", "input_grad") not in kinds
+  assert ("generator_step", "input_grad") in kinds
+  assert ("generator_step", "filter_grad") not in kinds
+  # Real, labeled and the fakes of 3 x 2 generators, seen by each of the 2 discriminators.
+  disc_step = [p for p in passes if p.step == "discriminator_step" and p.network == "discriminator"]
+  assert {(p.batch, p.count) for p in disc_step} == {(64 + 64 + 6 * 64, 2)}
+  transposed = [p for p in passes if p.layer.kind == "conv2d_transpose" and p.kind == "forward"]
+  assert transposed and all(p.op == "conv2d_backprop_input" for p in transposed)
