@@ -33,6 +33,7 @@ __all__ = [
     "ConvSpec",
     "Discriminator",
     "Generator",
+    "LeakyReLU",
     "conv_specs",
     "make_discriminator",
     "make_generator",
@@ -96,6 +97,49 @@ def _seed_stream(seed) -> Iterator:
   while True:
     yield None if seed is None else seed * 1009 + index
     index += 1
+
+
+class LeakyReLU(keras.layers.Layer):
+  """max(x, alpha * x), whose gradient is computed from the output, not the input.
+
+  For alpha > 0 the output has the sign of the input, so the gradient
+  (1 where x > 0, alpha elsewhere) is the same. Reading the output instead
+  of the input leaves the preceding BiasAdd with one consumer, which lets
+  TensorFlow's graph optimizer fuse conv + bias + leaky ReLU into one oneDNN
+  kernel. With the stock layer the backward pass also reads the BiasAdd,
+  and TF 2.21's remapper aborts on that graph ("remapper failed: ...
+  LeakyReluGrad exist for missing node ... BiasAdd"), printing an error and
+  skipping every fusion of the training step.
+
+  Args:
+    negative_slope: alpha, in (0, 1).
+  """
+
+  def __init__(self, negative_slope=0.2, **kwargs):
+    super().__init__(**kwargs)
+    if not 0.0 < negative_slope < 1.0:
+      raise ValueError(f"negative_slope must be in (0, 1), got {negative_slope}")
+    self.negative_slope = float(negative_slope)
+
+  def call(self, inputs):
+    alpha = self.negative_slope
+
+    @tf.custom_gradient
+    def leaky_relu(x):
+      y = tf.nn.leaky_relu(x, alpha)
+
+      def gradient(dy):
+        return tf.raw_ops.LeakyReluGrad(gradients=dy, features=y, alpha=alpha)
+
+      return y, gradient
+
+    return leaky_relu(inputs)
+
+  def compute_output_shape(self, input_shape):
+    return input_shape
+
+  def get_config(self):
+    return {**super().get_config(), "negative_slope": self.negative_slope}
 
 
 def _kernel_init(seeds):
@@ -184,7 +228,7 @@ class Discriminator(keras.Model):
       layers.append(keras.layers.Flatten())
       for width in config.mlp_hidden[:-1]:
         layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
-                   keras.layers.LeakyReLU(0.2)]
+                   LeakyReLU(0.2)]
       feature_dim = config.mlp_hidden[-1]
     else:
       height, width, _ = config.example_shape
@@ -192,13 +236,13 @@ class Discriminator(keras.Model):
       for spec in specs:
         layers += [keras.layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride,
                                        padding="same", kernel_initializer=_kernel_init(seeds)),
-                   keras.layers.LeakyReLU(0.2)]
+                   LeakyReLU(0.2)]
       layers.append(keras.layers.Flatten())
       feature_dim = specs[-1].channels
     _set_layer_options(layers, precision, False)
     self.body = keras.Sequential(layers, name="body")  # tracked; see Generator
     self.feature_layer = keras.layers.Dense(feature_dim, kernel_initializer=_kernel_init(seeds), dtype=precision)
-    self.feature_activation = keras.layers.LeakyReLU(0.2, dtype=precision)
+    self.feature_activation = LeakyReLU(0.2, dtype=precision)
     self.output_layer = keras.layers.Dense(config.num_classes, kernel_initializer=_kernel_init(seeds),
                                            dtype="float32")
 
