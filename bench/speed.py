@@ -32,6 +32,7 @@ import tensorflow as tf  # noqa: E402
 from bgan_tf import data as data_lib  # noqa: E402
 from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
 from machine import machine_info  # noqa: E402  (bench/machine.py)
+import peak  # noqa: E402  (bench/peak.py)
 from bgan_tf import flops  # noqa: E402
 from bgan_tf import run_files  # noqa: E402
 from bgan_tf.bgan import BayesianGAN  # noqa: E402
@@ -42,29 +43,15 @@ SCALING = flags.DEFINE_list("scaling", ["1x1", "1x2", "5x1", "5x2", "10x2"],
 MIXED = flags.DEFINE_bool("mixed", True, "Also time the cifar config with mixed_bfloat16.")
 ITERS = flags.DEFINE_integer("iters", 10, "Timed iterations after warm-up.")
 WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed iterations (tracing) before timing.")
-GROWTH_ITERS = flags.DEFINE_integer("growth_iters", 1000, "Iterations of the RSS-growth run (small config).")
+GROWTH_ITERS = flags.DEFINE_integer("growth_iters", 1000, "Iterations of the RSS-growth run.")
+GROWTH_CONFIG = flags.DEFINE_string("growth_config", "small", "Configuration of the RSS-growth run.")
 PAIRS = flags.DEFINE_integer("pairs", 10, "Interleaved (conv peak, cifar iteration) pairs for the peak ratio.")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
 def measure_peaks():
-  """GFLOP/s of a 4096^3 float32 matmul and of the reference conv2d."""
-  a, b = tf.random.normal([4096, 4096]), tf.random.normal([4096, 4096])
-  matmul = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
-  x, w = tf.random.normal([64, 16, 16, 96]), tf.random.normal([3, 3, 96, 192])
-  conv = tf.function(lambda x, w: tf.reduce_sum(tf.nn.conv2d(x, w, 2, "SAME")))
-
-  def rates(fn, args, flop, repeats):
-    fn(*args).numpy()
-    times = []
-    for _ in range(repeats):
-      start = time.perf_counter()
-      fn(*args).numpy()
-      times.append(time.perf_counter() - start)
-    # Best time (the usual "peak") and median (comparable with our medians).
-    return {"best": flop / min(times) / 1e9, "median": flop / statistics.median(times) / 1e9}
-
-  return {"matmul_4096_gflops": rates(matmul, (a, b), 2.0 * 4096**3, 5),
-          "conv2d_64x16x16x96_to_192_3x3_s2_gflops": rates(conv, (x, w), 2.0 * 64 * 8 * 8 * 192 * 9 * 96, 30)}
+  """GFLOP/s of the 4096^3 float32 matmul (best of 5) and of the reference conv2d (best of 30)."""
+  return {"matmul_4096_gflops": peak.matmul_gflops(5),
+          "conv2d_64x16x16x96_to_192_3x3_s2_gflops": peak.conv_gflops(30)}
 
 
 def _random_dataset(config):
@@ -152,47 +139,41 @@ def interleaved_peak_ratio(config, pairs):
   reported.
   """
   _, iteration = random_input_iteration(config)
-  conv_x, conv_w = tf.random.normal([64, 16, 16, 96]), tf.random.normal([3, 3, 96, 192])
-  conv = tf.function(lambda a, b: tf.reduce_sum(tf.nn.conv2d(a, b, 2, "SAME")))
-  conv_flop = 2.0 * 64 * 8 * 8 * 192 * 9 * 96
   work = flops.iteration_flops(config)["total"]
-  conv(conv_x, conv_w).numpy()
   ratios, peaks, rates = [], [], []
   for _ in range(pairs):
-    times = []
-    for _ in range(10):
-      start = time.perf_counter()
-      conv(conv_x, conv_w).numpy()
-      times.append(time.perf_counter() - start)
-    peak = conv_flop / min(times) / 1e9
+    conv_peak = peak.conv_gflops(10)["best"]
     start = time.perf_counter()
     iteration()
     rate = work / (time.perf_counter() - start) / 1e9
-    peaks.append(peak)
+    peaks.append(conv_peak)
     rates.append(rate)
-    ratios.append(rate / peak)
+    ratios.append(rate / conv_peak)
   return {"pairs": pairs, "median_ratio": statistics.median(ratios), "min_ratio": min(ratios),
           "max_ratio": max(ratios), "conv_peaks_gflops": peaks, "effective_gflops": rates}
 
 
 def rss_growth(config, iterations):
-  """Peak RSS (MiB) after 10% of `iterations` and after all of them."""
+  """RSS (MiB) every tenth of `iterations` training iterations with the real input pipeline."""
   gan = BayesianGAN(config)
-  shape, batch = config.model.example_shape, config.batch_size
+  batch = config.batch_size
   dataset = _random_dataset(config)
   unlabeled = iter(data_lib.unlabeled_batches(dataset, batch, seed=0))
   labeled = iter(data_lib.labeled_batches(dataset, np.arange(batch * 4), batch, seed=0))
-  marks = {}
+  marks, every, start = {}, max(1, iterations // 10), time.perf_counter()
   for it in range(1, iterations + 1):
     x_real = next(unlabeled)
     x_lab, y_lab = next(labeled)
     gan.discriminator_step(x_real, x_lab, y_lab)
     gan.generator_step()
     gan.supervised_step(x_lab, y_lab)["supervised_loss"].numpy()
-    if it in (iterations // 10, iterations):
+    if it % every == 0 or it == iterations:
       marks[it] = _rss_mib()
-  del shape
-  return {"iterations": iterations, "rss_mib_at": marks}
+      print(f"  growth: iteration {it}/{iterations}, RSS {marks[it]:.1f} MiB, "
+            f"{it / (time.perf_counter() - start):.2f} it/s", flush=True)
+  return {"iterations": iterations, "rss_mib_at": marks,
+          "growth_after_first_tenth_mib": marks[iterations] - marks[min(marks)],
+          "tracing_counts": {k: f.experimental_get_tracing_count() for k, f in gan.step_functions().items()}}
 
 
 def _rss_mib():
@@ -229,8 +210,9 @@ def main(argv):
     print(f"cifar mixed_bfloat16: {result['median_s']:.3f} s/iter", flush=True)
   results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
   if GROWTH_ITERS.value:
-    results["rss_growth_small"] = rss_growth(gan_config("small"), GROWTH_ITERS.value)
-    print("rss growth:", results["rss_growth_small"], flush=True)
+    key = f"rss_growth_{GROWTH_CONFIG.value}"
+    results[key] = rss_growth(gan_config(GROWTH_CONFIG.value), GROWTH_ITERS.value)
+    print("rss growth:", results[key], flush=True)
   results["peaks_after"] = measure_peaks()
   print("peaks after:", json.dumps(results["peaks_after"]), flush=True)
   if OUT.value:
