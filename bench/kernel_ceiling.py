@@ -18,7 +18,7 @@ the same way, interleaved with peaks.
                              is what the training loop adds (elementwise
                              work, sampler noise, scheduling)
 
-  python bench/kernel_ceiling.py --config=cifar --out=bench/results/speed/kernel_ceiling_cifar.json  # ~6 min
+  python bench/kernel_ceiling.py --config=cifar --out=bench/results/speed/kernel_ceiling_cifar.json  # ~5 min
 """
 
 import collections
