@@ -109,7 +109,7 @@ class LeakyReLU(keras.layers.Layer):
   kernel. With the stock layer the backward pass also reads the BiasAdd,
   and TF 2.21's remapper aborts on that graph ("remapper failed: ...
   LeakyReluGrad exist for missing node ... BiasAdd"), printing an error and
-  skipping every fusion of the training step.
+  dropping all of its fusions for that step's graph.
 
   Args:
     negative_slope: alpha, in (0, 1).
