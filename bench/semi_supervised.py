@@ -35,7 +35,6 @@ Saatci, Y. and Wilson, A. G. Bayesian GAN. NIPS 2017, sec. 5.2 and Table 1.
 Guo, C. et al. On Calibration of Modern Neural Networks. ICML 2017 (ECE).
 """
 
-import csv
 import gc
 import io
 import json
@@ -323,12 +322,8 @@ def write_outputs(record, out_dir):
   run_files.write_json(os.path.join(out_dir, "runs.json"), record)
   fields = ["dataset", "N", "method", "seed", "test_error", "test_nll", "test_ece", "supervised_error",
             "supervised_nll", "supervised_ece", "in_run_error", "num_models", "train_seconds"]
-  buffer = io.StringIO()
-  writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-  writer.writeheader()
-  for row in record["runs"]:
-    writer.writerow(row)
-  run_files.write_text(os.path.join(out_dir, "runs.csv"), buffer.getvalue())
+  run_files.write_csv(os.path.join(out_dir, "runs.csv"), fields,
+                      [[row.get(f, "") for f in fields] for row in record["runs"]])
   run_files.write_text(os.path.join(out_dir, "tables.md"), markdown_tables(record))
   write_plot(record, os.path.join(out_dir, "error_vs_n.png"))
 

@@ -33,7 +33,6 @@ Metz, L. et al. Unrolled Generative Adversarial Networks. ICLR 2017 (the ring).
 Srivastava, A. et al. VEEGAN. NIPS 2017 (the grid; high-quality samples).
 """
 
-import csv
 import gc
 import io
 import json
@@ -454,10 +453,8 @@ def main(argv):
         gc.collect()
     js_record["meta"]["seconds"] = round(time.perf_counter() - start, 1)
     run_files.write_json(js_path, js_record)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows([("method", "seed", "iteration", "js_divergence")] + rows)
-    run_files.write_text(os.path.join(out_dir, "js_divergence.csv"), buffer.getvalue())
+    run_files.write_csv(os.path.join(out_dir, "js_divergence.csv"), ("method", "seed", "iteration", "js_divergence"),
+                        rows)
     write_js_plot(js_record, os.path.join(out_dir, "js_divergence.png"))
 
   if "modes" in PARTS.value:
@@ -488,14 +485,9 @@ def main(argv):
           gc.collect()
     mode_record["meta"]["seconds"] = round(time.perf_counter() - mode_start, 1)
     run_files.write_json(mode_path, mode_record)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("mixture", "method", "seed", "modes_covered", "num_modes", "high_quality_fraction",
-                     "train_seconds"))
-    for r in mode_record["runs"]:
-      writer.writerow((r["mixture"], r["method"], r["seed"], r["modes_covered"], r["num_modes"],
-                       r["high_quality_fraction"], r["train_seconds"]))
-    run_files.write_text(os.path.join(out_dir, "mode_coverage.csv"), buffer.getvalue())
+    fields = ("mixture", "method", "seed", "modes_covered", "num_modes", "high_quality_fraction", "train_seconds")
+    run_files.write_csv(os.path.join(out_dir, "mode_coverage.csv"), fields,
+                        [[r[f] for f in fields] for r in mode_record["runs"]])
     write_mode_plots(mode_record, samples, out_dir)
 
   tables = markdown_tables(_load(js_path), _load(mode_path))

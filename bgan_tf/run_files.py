@@ -5,6 +5,7 @@ renames it into place (`os.replace` is atomic on POSIX), so a run killed
 mid-write never leaves a truncated results file, flagfile or image behind.
 """
 
+import csv
 import io
 import json
 import os
@@ -19,6 +20,7 @@ __all__ = [
     "DATASET_FILE",
     "FLAGFILE",
     "atomic_write_bytes",
+    "write_csv",
     "write_json",
     "write_png",
     "write_text",
@@ -52,6 +54,15 @@ def atomic_write_bytes(path: str, payload: bytes) -> None:
 
 def write_text(path: str, text: str) -> None:
   atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_csv(path: str, header, rows) -> None:
+  """Writes a header row and data rows as CSV ("\\n" line ends), atomically."""
+  buffer = io.StringIO()
+  writer = csv.writer(buffer, lineterminator="\n")
+  writer.writerow(header)
+  writer.writerows(rows)
+  write_text(path, buffer.getvalue())
 
 
 def write_json(path: str, value) -> None:
