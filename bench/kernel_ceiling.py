@@ -24,7 +24,6 @@ the same way, interleaved with peaks.
 import collections
 import os
 import statistics
-import time
 
 from absl import app, flags
 
@@ -114,13 +113,7 @@ def time_kernels(passes, repeats):
 def time_iterations(config, iters):
   """The real iteration (random inputs), each run right after a conv peak measurement."""
   _, iteration = random_input_iteration(config)
-  times, peaks = [], []
-  for _ in range(iters):
-    peaks.append(peak.conv_gflops(10)["best"])
-    start = time.perf_counter()
-    iteration()
-    times.append(time.perf_counter() - start)
-  return times, peaks
+  return peak.timed_after_peaks(iteration, iters)
 
 
 def one_round(config, passes, total_gflop):

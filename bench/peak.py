@@ -10,7 +10,7 @@ import time
 
 import tensorflow as tf
 
-__all__ = ["CONV_GFLOP", "MATMUL_GFLOP", "conv_gflops", "matmul_gflops", "timed_runs"]
+__all__ = ["CONV_GFLOP", "MATMUL_GFLOP", "conv_gflops", "matmul_gflops", "timed_after_peaks", "timed_runs"]
 
 CONV_GFLOP = 2.0 * 64 * 8 * 8 * 192 * 9 * 96 / 1e9  # 3x3, stride 2, 'same': 16x16 -> 8x8
 MATMUL_GFLOP = 2.0 * 4096**3 / 1e9
@@ -59,3 +59,18 @@ def matmul_gflops(repeats=5):
   if _matmul_inputs is None:
     _matmul_inputs = (tf.random.normal([4096, 4096]), tf.random.normal([4096, 4096]))
   return _rates(MATMUL_GFLOP, timed_runs(_matmul, _matmul_inputs, repeats))
+
+
+def timed_after_peaks(fn, pairs):
+  """Runs `fn()` `pairs` times, each right after a conv peak (best of 10).
+
+  The CPU's speed drifts, so each run is paired with a peak taken seconds
+  earlier. Returns (wall seconds of each run, the peak before each run).
+  """
+  times, peaks = [], []
+  for _ in range(pairs):
+    peaks.append(conv_gflops(10)["best"])
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return times, peaks

@@ -140,15 +140,9 @@ def interleaved_peak_ratio(config, pairs):
   """
   _, iteration = random_input_iteration(config)
   work = flops.iteration_flops(config)["total"]
-  ratios, peaks, rates = [], [], []
-  for _ in range(pairs):
-    conv_peak = peak.conv_gflops(10)["best"]
-    start = time.perf_counter()
-    iteration()
-    rate = work / (time.perf_counter() - start) / 1e9
-    peaks.append(conv_peak)
-    rates.append(rate)
-    ratios.append(rate / conv_peak)
+  times, peaks = peak.timed_after_peaks(iteration, pairs)
+  rates = [work / t / 1e9 for t in times]
+  ratios = [rate / conv_peak for rate, conv_peak in zip(rates, peaks)]
   return {"pairs": pairs, "median_ratio": statistics.median(ratios), "min_ratio": min(ratios),
           "max_ratio": max(ratios), "conv_peaks_gflops": peaks, "effective_gflops": rates}
 
