@@ -1,10 +1,16 @@
-"""Installs bgan_tf, its programs in bin/ and the package data."""
+"""Installs bgan_tf, its four programs as commands and the package data.
+
+The commands are console-script entry points: pip writes each a wrapper that calls
+`bgan_tf.programs.<name>:main`, whichever setuptools built the package and whichever is
+installed later. pyproject.toml names the build backend (setuptools); the metadata is here.
+"""
 
 import pathlib
 
 import setuptools
 
 HERE = pathlib.Path(__file__).parent
+PROGRAMS = ("run_bgan_semi", "run_bgan", "bgan_synth", "export_bgan")
 version = {}
 exec((HERE / "bgan_tf" / "__init__.py").read_text(), version)
 
@@ -18,7 +24,7 @@ setuptools.setup(
     python_requires=">=3.10,<3.14",
     packages=setuptools.find_packages(include=["bgan_tf", "bgan_tf.*"]),
     package_data={"bgan_tf": ["data/*.npz", "data/*.txt"]},
-    scripts=sorted(str(p) for p in (HERE / "bin").glob("*") if p.is_file()),
+    entry_points={"console_scripts": [f"{name} = bgan_tf.programs.{name}:main" for name in PROGRAMS]},
     install_requires=[
         # Checked together on Python 3.11: TF 2.21, TFP 0.25 with tf-keras 2.21.
         "tensorflow>=2.21,<2.22",

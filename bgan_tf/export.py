@@ -72,6 +72,7 @@ __all__ = [
     "PosteriorClassifier",
     "SERVING_SIGNATURE",
     "WARMUP_FILE",
+    "check_destination",
     "export_discriminators",
     "export_run",
     "export_version",
@@ -340,7 +341,7 @@ def export_version(discriminators: Sequence[keras.Model],
     ExportError: a bad model name or version, an existing version, a folder
       that cannot be written, or a failed check of the saved model.
   """
-  config_text = _check_destination(export_base, model_name, version)
+  config_text = check_destination(export_base, model_name, version)
   model_dir = os.path.join(export_base, model_name)
   try:
     os.makedirs(model_dir, exist_ok=True)
@@ -384,7 +385,7 @@ def export_run(run_dir: str,
       of `export_version`.
   """
   # Check the destination first: a taken version fails before the restore.
-  _check_destination(export_base, model_name, version)
+  check_destination(export_base, model_name, version)
   discriminators, dataset_info, num_classes = _restore_posterior(run_dir)
   if num_classes < 2:
     raise ExportError(f"{run_dir} is not a classifier: its discriminators have {num_classes} logit "
@@ -409,14 +410,27 @@ def _restore_posterior(run_dir):
   return result
 
 
-def _check_destination(export_base, model_name, version):
-  """Validates the name and version before any work; returns the new models.config text."""
+def check_destination(export_base: str, model_name: str = DEFAULT_MODEL_NAME,
+                      version: Optional[int] = None) -> str:
+  """Checks where an export would go, before any work; returns the new models.config text.
+
+  `export_run` calls it before restoring the run, and `run_bgan_semi --export` before loading
+  the data, so a bad name, a taken version, a file in the way, a read-only folder or a broken
+  models.config costs one line at start-up instead of a traceback after the work.
+
+  Raises:
+    ExportError: any of those.
+  """
   if not _MODEL_NAME_PATTERN.fullmatch(model_name or ""):
     raise ExportError(f"model name must be letters, digits, '_', '.' or '-' (not starting with '.' "
                       f"or '-'), got {model_name!r}")
   if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
     raise ExportError(f"version must be an integer >= 1, got {version!r}")
   model_dir = os.path.join(export_base, model_name)
+  for folder in (export_base, model_dir):  # models.config goes into the first, versions into the second
+    problem = run_files.folder_problem(folder)
+    if problem:
+      raise ExportError(f"cannot write to {folder}: {problem}")
   if version is not None and version in _versions(model_dir):
     raise ExportError(f"version {version} already exists in {model_dir}; existing versions are never "
                       f"replaced (the next free one is {next_version(model_dir)})")

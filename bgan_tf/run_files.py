@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -20,6 +21,7 @@ __all__ = [
     "DATASET_FILE",
     "FLAGFILE",
     "atomic_write_bytes",
+    "folder_problem",
     "write_csv",
     "write_json",
     "write_png",
@@ -52,6 +54,33 @@ def atomic_write_bytes(path: str, payload: bytes) -> None:
     raise
 
 
+def folder_problem(path: str) -> Optional[str]:
+  """Why `path` cannot be written into as a folder (made if missing), or None if it can.
+
+  The programs ask this of every output location before any work, so that a file in the way,
+  a path under a file or a folder without write permission ends the program in one line at
+  start-up, not in a traceback after the data set has loaded (or the run has trained).
+  Permission is what `os.access` says: for root the permission bits do not block writes, and
+  they do not block them here either.
+
+  Returns:
+    None, or a clause naming what is in the way: "it is a file, not a folder",
+    "/abs/a_file is a file, not a folder", "it is not writable" or "/abs/parent is not
+    writable" (the nearest existing folder, where `path` would be made).
+  """
+  target = os.path.abspath(path)
+  existing = target
+  while not os.path.exists(existing):
+    if os.path.lexists(existing):
+      return f"{_it_or(existing, target)} is a broken symbolic link"
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    return f"{_it_or(existing, target)} is a file, not a folder"
+  if not os.access(existing, os.W_OK | os.X_OK):
+    return f"{_it_or(existing, target)} is not writable"
+  return None
+
+
 def write_text(path: str, text: str) -> None:
   atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -76,6 +105,10 @@ def write_png(path: str, image: np.ndarray) -> None:
   buffer = io.BytesIO()
   Image.fromarray(image).save(buffer, format="PNG")
   atomic_write_bytes(path, buffer.getvalue())
+
+
+def _it_or(blocking: str, target: str) -> str:
+  return "it" if blocking == target else blocking
 
 
 def _umask() -> int:

@@ -23,7 +23,7 @@ from bgan_tf import export as export_lib
 from bgan_tf.config import ModelConfig
 from bgan_tf.models import make_discriminator
 from bgan_tf.train import RunError, restore_run
-from test_programs import REPO, TINY, run_in_process
+from test_programs import PERMISSION_BITS_BIND, REPO, TINY, run_in_process
 
 NUM_SAMPLES = 5  # 2 chains + 3 snapshots
 OUTPUTS = ("probabilities", "classes", "predictive_entropy", "mutual_information")
@@ -342,7 +342,14 @@ PROGRAM_CASES = {
     # case: (arguments, message in the error line); None marks success.
     "missing_run": (["--run_dir={tmp}/no_such_run"], "not a run folder"),
     "no_checkpoint": (["--run_dir={tmp}/no_checkpoint"], "no checkpoint"),
-    "export_base_not_writable": (["--run_dir={semi}", "--export_base={tmp}/a_file/export"], "cannot write"),
+    "export_base_under_a_file": (["--run_dir={semi}", "--export_base={tmp}/a_file/export"],
+                                 "cannot write to {tmp}/a_file/export: {tmp}/a_file is a file, not a folder"),
+    "export_base_is_a_file": (["--run_dir={semi}", "--export_base={tmp}/a_file"],
+                              "cannot write to {tmp}/a_file: it is a file, not a folder"),
+    "model_folder_is_a_file": (["--run_dir={semi}", "--export_base={tmp}", "--model_name=a_file"],
+                               "cannot write to {tmp}/a_file: it is a file, not a folder"),
+    "export_base_not_writable": (["--run_dir={semi}", "--export_base={tmp}/read_only/export"],
+                                 "cannot write to {tmp}/read_only/export: {tmp}/read_only is not writable"),
     "existing_version": (["--run_dir={semi}", "--version=1"], "version 1 already exists"),
     "not_a_classifier": (["--run_dir={unsupervised}"], "not a classifier"),
     "success": (["--run_dir={semi}", "--export_base={tmp}/fresh_export"], None),
@@ -355,6 +362,7 @@ def program_results(exported, runs, tmp_path_factory):
   export_base, _ = exported
   tmp = tmp_path_factory.mktemp("program")
   (tmp / "a_file").write_text("not a folder\n")
+  (tmp / "read_only").mkdir(mode=0o555)
   (tmp / "no_checkpoint").mkdir()
   for name in ("config.json", "dataset.json"):
     with open(os.path.join(runs["semi"], name)) as src:
@@ -362,6 +370,8 @@ def program_results(exported, runs, tmp_path_factory):
   before = _tree_digest(export_base)
   processes = {}
   for case, (args, _) in PROGRAM_CASES.items():
+    if case == "export_base_not_writable" and not PERMISSION_BITS_BIND:
+      continue
     args = [a.format(tmp=tmp, **runs) for a in args]
     if not any(a.startswith("--export_base") for a in args):
       args.append(f"--export_base={export_base}")
@@ -373,14 +383,19 @@ def program_results(exported, runs, tmp_path_factory):
   return results, before, _tree_digest(export_base), tmp
 
 
-@pytest.mark.parametrize("case", [c for c, (_, message) in PROGRAM_CASES.items() if message])
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.skipif(
+        c == "export_base_not_writable" and not PERMISSION_BITS_BIND,
+        reason="this process (root) may write into a folder of mode 0555: no unwritable folder to refuse"))
+    for c, (_, message) in PROGRAM_CASES.items() if message])
 def test_program_bad_inputs_fail_with_one_line_and_exit_code_2(program_results, case):
-  results, before, after, _ = program_results
+  results, before, after, tmp = program_results
   code, stdout, stderr = results[case]
   assert code == 2, stderr[-2000:]
   lines = _error_lines(stderr)
   assert len(lines) == 1, lines
-  assert lines[0].startswith("export_bgan: error:") and PROGRAM_CASES[case][1] in lines[0], lines[0]
+  message = PROGRAM_CASES[case][1].format(tmp=tmp)
+  assert lines[0].startswith("export_bgan: error:") and message in lines[0], lines[0]
   assert stdout == ""
   assert after == before  # version 1 and models.config untouched
 
@@ -393,3 +408,13 @@ def test_program_prints_the_new_version_folder(program_results):
   assert os.path.isfile(tmp / "fresh_export" / "models.config")
   with open(tmp / "fresh_export" / "bgan_classifier" / "1" / "assets" / "class_names.txt") as f:
     assert f.read().splitlines() == [str(k) for k in range(10)]
+
+
+def test_the_exported_samples_carry_trained_batch_norm_statistics(restored):
+  # The fresh-process comparison above only proves the moving averages are
+  # served if they differ from their initial values in every sample.
+  from bgan_tf.models import SegmentBatchNorm
+  for disc in restored.posterior_discriminators():
+    norms = [layer for layer in disc.body.layers if isinstance(layer, SegmentBatchNorm)]
+    assert norms and all(np.max(np.abs(n.moving_mean.numpy())) > 1e-4 for n in norms)
+    assert all(np.max(np.abs(n.moving_variance.numpy() - 1.0)) > 1e-4 for n in norms)

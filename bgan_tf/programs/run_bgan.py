@@ -1,0 +1,30 @@
+"""Unsupervised Bayesian GAN: the 2017 run_bgan.py, on TensorFlow 2.
+
+Samples the posteriors over generator and discriminator weights on any data
+set, e.g.
+
+  run_bgan --dataset=digits --num_gen=4 --num_mcmc=2 --train_iter=2000 --save_samples
+  run_bgan --dataset=mnist --data_path=DIR --ml --arch=mlp   # the Edward tutorial's MLP GAN
+"""
+
+from absl import flags
+
+from bgan_tf import cli
+
+__all__ = ["main"]
+
+
+def main() -> None:
+  """The `run_bgan` command: flags from `sys.argv`; a user error exits 2 with one line."""
+  flag_names = cli.define_flags("unsupervised")
+
+  def train(argv):
+    if len(argv) > 1:
+      raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    cli.main_train(flags.FLAGS, "unsupervised", flag_names)
+
+  cli.run(train, doc=__doc__, flag_names=flag_names)
+
+
+if __name__ == "__main__":
+  main()
