@@ -15,11 +15,21 @@ CONFIGS = {
 }
 
 
-def gan_config(name, num_gen=None, num_mcmc=None, precision="float32"):
+def gan_config(name, num_gen=None, num_mcmc=None, precision="float32", normalization=True):
+  """The GANConfig of CONFIGS[name].
+
+  `normalization=True` gives the recipes' networks and losses (discriminator
+  batch norm, feature matching, the 2017 logsumexp objective); False the
+  package before the 2017 normalisation was restored (no batch norm, no
+  feature matching, the mean objective), for the A/B in speed.py.
+  """
   shape, classes, gf, df, layers, default_gen, default_mcmc, batch, data_size = CONFIGS[name]
-  model = ModelConfig(example_shape=shape, num_classes=classes, gf_dim=gf, df_dim=df, num_layers=layers)
+  model = ModelConfig(example_shape=shape, num_classes=classes, gf_dim=gf, df_dim=df, num_layers=layers,
+                      disc_norm="batch" if normalization else "none")
+  losses = (dict(feature_matching=1.0, objective="logsumexp", real_weight="num_gen") if normalization else
+            dict(feature_matching=0.0, objective="mean", real_weight="one"))
   return GANConfig(model=model, sampler=SamplerConfig(data_size=data_size), num_gen=num_gen or default_gen,
-                   num_mcmc=num_mcmc or default_mcmc, batch_size=batch, seed=0, precision=precision)
+                   num_mcmc=num_mcmc or default_mcmc, batch_size=batch, seed=0, precision=precision, **losses)
 
 
 def random_input_iteration(config):
@@ -33,9 +43,11 @@ def random_input_iteration(config):
   x = tf.random.uniform([batch, *shape], -1, 1)
   y = tf.random.uniform([batch], 0, classes, dtype=tf.int32)
 
+  real = x if gan.uses_real_in_generator_step else None
+
   def iteration():
     gan.discriminator_step(x, x, y)
-    gan.generator_step()
+    gan.generator_step(x_real=real)
     gan.supervised_step(x, y)["supervised_loss"].numpy()
 
   iteration()

@@ -47,6 +47,7 @@ import time
 from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
+from semi_runs import evaluate_run, run_one  # noqa: E402  (bench/semi_runs.py)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -54,10 +55,8 @@ __all__ = [
     "METHODS",
     "PRESETS",
     "QUICK",
-    "evaluate_run",
     "markdown_tables",
     "method_flags",
-    "run_one",
 ]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,19 +68,23 @@ COLUMN_NAMES = {"supervised": "Supervised only", "ml": "DCGAN (ML)", "ml_ensembl
                 "bayes": "Bayesian GAN ({J}x{M})"}
 
 # Settings by preset; any flag given explicitly overrides its preset value.
-#   digits: the embedded UCI digits on 2 CPU cores (chosen in docs/BENCHMARKS.md):
-#     constant learning rates (lr_decay 0) and the SGHMC step the 2017 schedule
-#     settles at after one epoch (0.005 * e^-3 ~ 2.5e-4).
+# A setting of None is left to run_bgan_semi's --recipe (bgan_tf/recipes.py).
+#   digits: the embedded UCI digits on 2 CPU cores: the default recipe (the
+#     2017 networks, losses and Adam schedule, lr 0.005 decayed by e^-3 over
+#     the first epoch; its SGHMC settings) with the burn-in chosen on a
+#     validation split (bench/choose_defaults.py): 1000 Adam iterations, then
+#     500 of SGHMC with a snapshot every 50.
 #   paper: the 2017 run_bgan_semi defaults (DCGAN of 4 layers, gf 64, df 96,
 #     batch 64, lr 0.005 decayed by e^-3 over the first epoch, 5000 Adam
 #     burn-in iterations).
 PRESETS = {
     "digits": dict(dataset="digits", N=["50", "100", "200"], num_layers=2, gf_dim=32, df_dim=32, z_dim=100,
-                   batch_size=32, train_iter=1500, burn_in=500, lr=0.00025, lr_decay=0.0, adam_lr=2e-4,
-                   snapshot_every=300, max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10),
+                   batch_size=32, train_iter=1500, burn_in=1000, lr=0.005, lr_decay=3.0, adam_lr=None,
+                   snapshot_every=50, max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10,
+                   recipe="bgan_tf"),
     "paper": dict(dataset="cifar", N=["4000"], num_layers=4, gf_dim=64, df_dim=96, z_dim=100, batch_size=64,
-                  train_iter=50000, burn_in=5000, lr=0.005, lr_decay=3.0, adam_lr=2e-4, snapshot_every=1000,
-                  max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10),
+                  train_iter=50000, burn_in=5000, lr=0.005, lr_decay=3.0, adam_lr=None, snapshot_every=1000,
+                  max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10, recipe="bgan_tf"),
 }
 # --quick: a tiny budget that exercises every step end to end in about 2 minutes.
 QUICK = dict(dataset="digits", N=["50"], seeds=["0", "1"], num_layers=2, gf_dim=16, df_dim=16, z_dim=16,
@@ -110,6 +113,8 @@ LR = flags.DEFINE_float("lr", None, "SGHMC learning rate (run_bgan_semi --lr).")
 LR_DECAY = flags.DEFINE_float("lr_decay", None, "run_bgan_semi --lr_decay (0: constant rates).")
 ADAM_LR = flags.DEFINE_float("adam_lr", None, "Adam learning rate (ML, ensemble, burn-in, supervised).")
 SNAPSHOT_EVERY = flags.DEFINE_integer("snapshot_every", None, "Posterior snapshot interval after burn-in.")
+RECIPE = flags.DEFINE_string("recipe", None, "run_bgan_semi --recipe (bgan_tf or 2017).")
+EXTRA_FLAGS = flags.DEFINE_list("extra_flags", [], "More run_bgan_semi flags for every run, e.g. --pairing=chain.")
 MAX_SNAPSHOTS = flags.DEFINE_integer("max_snapshots", None, "Posterior snapshots kept.")
 EVAL_BATCH_SIZE = flags.DEFINE_integer("eval_batch_size", 500, "Test-set evaluation batch size.")
 WORK_DIR = flags.DEFINE_string("work_dir", None, f"Run folders (checkpoints); default {DEFAULT_WORK_DIR}[_quick].")
@@ -118,7 +123,7 @@ OUT_DIR = flags.DEFINE_string("out_dir", None,
 
 _SETTING_NAMES = ("dataset", "num_layers", "gf_dim", "df_dim", "z_dim", "batch_size", "train_iter", "burn_in",
                   "lr", "lr_decay", "adam_lr", "snapshot_every", "max_snapshots", "num_gen", "num_mcmc",
-                  "ensemble_size")
+                  "ensemble_size", "recipe")
 
 
 def resolve_settings():
@@ -156,67 +161,18 @@ def common_flags(settings, num_labeled, seed, work_dir, run_name):
           f"--num_layers={s['num_layers']}", f"--gf_dim={s['gf_dim']}", f"--df_dim={s['df_dim']}",
           f"--z_dim={s['z_dim']}", f"--batch_size={s['batch_size']}", f"--train_iter={s['train_iter']}",
           f"--burn_in={s['burn_in']}", f"--lr={s['lr']}", f"--lr_decay={s['lr_decay']}",
-          f"--adam_lr={s['adam_lr']}", f"--snapshot_every={s['snapshot_every']}",
+          f"--snapshot_every={s['snapshot_every']}",
           f"--max_snapshots={s['max_snapshots']}", f"--n_save={n_save}", "--max_checkpoints=1",
           "--notensorboard", f"--eval_batch_size={EVAL_BATCH_SIZE.value}", f"--out_dir={work_dir}",
-          f"--run_name={run_name}"]
+          f"--run_name={run_name}", f"--recipe={s.get('recipe') or 'bgan_tf'}"]
+  if s.get("adam_lr") is not None:
+    args.append(f"--adam_lr={s['adam_lr']}")
+  args += list(EXTRA_FLAGS.value)
   if s["data_path"]:
     args.append(f"--data_path={s['data_path']}")
   if s["data_dir"]:
     args.append(f"--data_dir={s['data_dir']}")
   return args
-
-
-def run_one(args):
-  """Runs run_bgan_semi with `args` in this process (fresh flag values).
-
-  Returns:
-    (last results dict, wall seconds).
-  """
-  from bgan_tf import cli
-  values = flags.FlagValues()
-  names = cli.define_flags("semi", values)
-  values(["run_bgan_semi"] + list(args))
-  start = time.perf_counter()
-  results = cli.main_train(values, "semi", names)
-  return results, time.perf_counter() - start
-
-
-def evaluate_run(run_dir, dataset, batch_size):
-  """Test error, NLL and ECE of a run's predictive and of its supervised baseline.
-
-  The predictive averages the softmax over `posterior_discriminators()`:
-  chains plus snapshots for the Bayesian GAN, the one discriminator of the ML
-  GAN, the E discriminators of the ML ensemble.
-
-  Returns:
-    dict of floats (error and ECE as fractions, NLL in nats) and the number
-    of discriminators averaged.
-  """
-  import numpy as np
-  import tensorflow as tf
-  from bgan_tf import data as data_lib
-  from bgan_tf import metrics
-  from bgan_tf.train import restore_run
-  run = restore_run(run_dir)
-  models = run.posterior_discriminators()
-  probs, supervised, labels = [], [], []
-  for x, y in data_lib.eval_batches(dataset, batch_size):
-    per_model = [tf.nn.softmax(model(x, training=False)).numpy().astype(np.float64) for model in models]
-    probs.append(np.mean(per_model, axis=0))
-    supervised.append(run.gan.classifier_predict_proba(x).numpy().astype(np.float64))
-    labels.append(y.numpy())
-  probs, supervised, labels = np.concatenate(probs), np.concatenate(supervised), np.concatenate(labels)
-  return {
-      "test_error": metrics.error_rate(probs, labels),
-      "test_nll": metrics.negative_log_likelihood(probs, labels),
-      "test_ece": metrics.expected_calibration_error(probs, labels),
-      "supervised_error": metrics.error_rate(supervised, labels),
-      "supervised_nll": metrics.negative_log_likelihood(supervised, labels),
-      "supervised_ece": metrics.expected_calibration_error(supervised, labels),
-      "num_models": len(models),
-      "iteration": run.iteration,
-  }
 
 
 def markdown_tables(record):

@@ -46,6 +46,10 @@ WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed iterations (tracing) before 
 GROWTH_ITERS = flags.DEFINE_integer("growth_iters", 1000, "Iterations of the RSS-growth run.")
 GROWTH_CONFIG = flags.DEFINE_string("growth_config", "small", "Configuration of the RSS-growth run.")
 PAIRS = flags.DEFINE_integer("pairs", 10, "Interleaved (conv peak, cifar iteration) pairs for the peak ratio.")
+NORM_AB_PAIRS = flags.DEFINE_integer(
+    "norm_ab_pairs", 5, "Interleaved (before, after) pairs of cifar iterations: the cost of the discriminator "
+    "batch norm and feature matching (0: skip).")
+ONLY_NORM_AB = flags.DEFINE_bool("only_norm_ab", False, "Measure only the normalisation A/B (and the CPU).")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
 def measure_peaks():
@@ -85,7 +89,8 @@ def time_config(config, iters, warmup, with_pipeline=True):
 
   steps = {
       "discriminator_step": lambda: gan.discriminator_step(x, xl, yl, z=z)["disc_losses"].numpy(),
-      "generator_step": lambda: gan.generator_step(z=z)["gen_losses"].numpy(),
+      "generator_step": lambda: gan.generator_step(
+          z=z, x_real=x if gan.uses_real_in_generator_step else None)["gen_losses"].numpy(),
       "supervised_step": lambda: gan.supervised_step(xl, yl)["supervised_loss"].numpy(),
   }
   per_step = {name: statistics.median(_timed(fn, iters, warmup)) for name, fn in steps.items()}
@@ -111,7 +116,7 @@ def time_config(config, iters, warmup, with_pipeline=True):
       x_lab, y_lab = next(labeled)
       metrics = gan.discriminator_step(x_real, x_lab, y_lab)
       metrics.update(gan.supervised_step(x_lab, y_lab))
-      metrics.update(gan.generator_step())
+      metrics.update(gan.generator_step(x_real=x_real if gan.uses_real_in_generator_step else None))
       return {k: v.numpy() for k, v in metrics.items()}
 
     full = _timed(loop_iteration, iters, warmup)
@@ -147,6 +152,29 @@ def interleaved_peak_ratio(config, pairs):
           "max_ratio": max(ratios), "conv_peaks_gflops": peaks, "effective_gflops": rates}
 
 
+def normalization_ab(pairs):
+  """Paper cifar iteration before and after the 2017 normalisation, timed alternately.
+
+  "before": no discriminator batch norm, no feature matching, the mean
+  objective; "after": the recipes' batch norm (moments per segment), feature
+  matching (a real segment in the generator step) and logsumexp objective.
+  Alternating the two cancels the machine's drift; the median per-pair ratio
+  is reported.
+  """
+  _, before = random_input_iteration(gan_config("cifar", normalization=False))
+  _, after = random_input_iteration(gan_config("cifar", normalization=True))
+  times = {"before_s": [], "after_s": []}
+  for _ in range(pairs):
+    for key, fn in (("before_s", before), ("after_s", after)):
+      start = time.perf_counter()
+      fn()
+      times[key].append(time.perf_counter() - start)
+  ratios = [a / b for a, b in zip(times["after_s"], times["before_s"])]
+  return {"pairs": pairs, **times, "median_before_s": statistics.median(times["before_s"]),
+          "median_after_s": statistics.median(times["after_s"]), "median_ratio": statistics.median(ratios),
+          "min_ratio": min(ratios), "max_ratio": max(ratios)}
+
+
 def rss_growth(config, iterations):
   """RSS (MiB) every tenth of `iterations` training iterations with the real input pipeline."""
   gan = BayesianGAN(config)
@@ -159,7 +187,7 @@ def rss_growth(config, iterations):
     x_real = next(unlabeled)
     x_lab, y_lab = next(labeled)
     gan.discriminator_step(x_real, x_lab, y_lab)
-    gan.generator_step()
+    gan.generator_step(x_real=x_real if gan.uses_real_in_generator_step else None)
     gan.supervised_step(x_lab, y_lab)["supervised_loss"].numpy()
     if it % every == 0 or it == iterations:
       marks[it] = _rss_mib()
@@ -180,6 +208,12 @@ def _rss_mib():
 
 def main(argv):
   del argv
+  if ONLY_NORM_AB.value:
+    results = {"machine": machine_info(), "normalization_ab": normalization_ab(NORM_AB_PAIRS.value)}
+    print("normalisation A/B:", json.dumps(results["normalization_ab"]), flush=True)
+    if OUT.value:
+      run_files.write_json(OUT.value, results)
+    return
   results = {"machine": machine_info(), "peaks_before": measure_peaks(), "configs": {}, "scaling": {}}
   print("peaks:", json.dumps(results["peaks_before"]), flush=True)
   for name in CONFIG_NAMES.value:
@@ -197,6 +231,9 @@ def main(argv):
     results["cifar_interleaved_peak_ratio"] = interleaved_peak_ratio(gan_config("cifar"), PAIRS.value)
     print("cifar effective / conv peak, interleaved:",
           {k: v for k, v in results["cifar_interleaved_peak_ratio"].items() if "ratio" in k}, flush=True)
+  if NORM_AB_PAIRS.value:
+    results["normalization_ab"] = normalization_ab(NORM_AB_PAIRS.value)
+    print("normalisation A/B:", json.dumps(results["normalization_ab"]), flush=True)
   if MIXED.value:
     result = time_config(gan_config("cifar", precision="mixed_bfloat16"), ITERS.value, WARMUP.value,
                          with_pipeline=False)

@@ -10,13 +10,22 @@ Two experiments, each a run at a time in this process, several seeds each:
      ml           --numz=1 --ml (Adam 2e-4, lr_decay 3)
      bayes_const  bayes with constant rates: --lr_decay=0 --lr=--const_lr
      ml_const     ml with a constant Adam rate: --lr_decay=0
+     bayes_2017   --recipe=2017 --numz=J --num_mcmc=1: the 2017 setup (1000-unit
+                  leaky-ReLU MLPs, no batch norm in G, one discriminator, Adam
+                  at lr 0.01 decayed, logsumexp over generators; bgan_synth.py,
+                  bgan_models.py)
+     ml_2017      --recipe=2017 --numz=1 --ml: the 2017 ML GAN (ml = numz == 1)
    The `_const` pair is a control: lr_decay 3 shrinks every rate by e^-3
    within the first epoch (156 iterations at batch 64 on 10,000 examples).
 2. A ring of 8 2-D Gaussians (std 0.02, radius 2) and a 5x5 grid of 25
    (std 0.05, spacing 2), built with `bgan_tf.metrics.sample_ring_or_grid`
    and trained with `bgan_tf.train.train` (MLP networks, linear generator
    output, constant rates: SGHMC --mode_lr, Adam --mode_adam_lr): modes covered and the fraction of high-quality
-   samples (within 3 std of a mode), from samples of all generator samples.
+   samples (within 3 std of a mode), from samples of all generator samples. The
+   `_2017` methods train the same data with the 2017 synthetic setup instead
+   (the networks and Adam schedule of bgan_synth --recipe=2017);
+   `bayes_burnin` runs Adam for two thirds of the run, then the default
+   recipe's SGHMC (friction 0.1, T 0.01).
 
 Results in --out_dir: `js_divergence.{json,csv,png}`, `pca_<method>_seed<s>.png`,
 `mode_coverage.{json,csv}`, `mode_samples.png`, `mode_coverage_curves.png`
@@ -62,21 +71,22 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT_DIR = os.path.join(REPO, "bench", "results", "synthetic")
 DEFAULT_WORK_DIR = "/tmp/bgan_bench/synthetic"
 
-PAPER_METHODS = ("bayes", "ml", "bayes_const", "ml_const")
-MODE_METHODS = ("bayes", "ml")
+PAPER_METHODS = ("bayes", "ml", "bayes_const", "ml_const", "bayes_2017", "ml_2017")
+MODE_METHODS = ("bayes", "ml", "bayes_burnin", "bayes_2017", "ml_2017")
 # name: (centres function, its arguments, mode std), as in Metz et al. and VEEGAN.
 MIXTURES = {"ring": ("ring_modes", dict(num_modes=8, radius=2.0), 0.02),
             "grid": ("grid_modes", dict(side=5, spacing=2.0), 0.05)}
-COLOURS = {"bayes": "tab:red", "ml": "tab:blue", "bayes_const": "tab:orange", "ml_const": "tab:cyan"}
+COLOURS = {"bayes": "tab:red", "ml": "tab:blue", "bayes_const": "tab:orange", "ml_const": "tab:cyan",
+           "bayes_2017": "tab:purple", "ml_2017": "tab:green", "bayes_burnin": "tab:olive"}
 
 QUICK = dict(seeds=["0", "1"], train_iter=60, eval_every=20, numz=4, num_mcmc=1, mode_iter=100, mode_eval_every=50,
              mode_num_gen=4, mode_num_mcmc=1, num_eval_samples=500, num_mode_samples=500)
 
 SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds: --random_seed of each run (and of its data).")
 PARTS = flags.DEFINE_list("parts", ["paper", "modes"], "Experiments: paper (JS divergence), modes (ring/grid).")
-METHODS_FLAG = flags.DEFINE_list("methods", list(PAPER_METHODS),
+METHODS_FLAG = flags.DEFINE_list("methods", list(PAPER_METHODS) + ["bayes_burnin"],
                                  f"Paper-experiment methods, from {', '.join(PAPER_METHODS)}; the ring/grid "
-                                 "runs use those of bayes and ml that are listed.")
+                                 "runs use those of MODE_METHODS that are listed.")
 NUMZ = flags.DEFINE_integer("numz", 10, "Bayesian: J generator samples (bgan_synth --numz).")
 NUM_MCMC = flags.DEFINE_integer("num_mcmc", 2, "Bayesian: M chains per sample.")
 TRAIN_ITER = flags.DEFINE_integer("train_iter", 1000, "Paper experiment: iterations per run.")
@@ -120,6 +130,10 @@ def paper_method_flags(method):
   """bgan_synth flags of a paper-experiment method."""
   if method not in PAPER_METHODS:
     raise ValueError(f"unknown method {method!r}; choose from {PAPER_METHODS}")
+  if method == "bayes_2017":  # the 2017 script had M = 1 (bgan_synth.py:90)
+    return ["--recipe=2017", f"--numz={setting('numz')}", "--num_mcmc=1"]
+  if method == "ml_2017":
+    return ["--recipe=2017", "--numz=1", "--ml"]
   base = (["--numz=1", "--ml"] if method.startswith("ml")
           else [f"--numz={setting('numz')}", f"--num_mcmc={setting('num_mcmc')}"])
   if method == "bayes_const":
@@ -178,16 +192,42 @@ def mixture_dataset(name, num_train, seed):
 def mixture_configs(method, dataset, seed):
   """The frozen configs of one ring/grid run."""
   from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig, TrainConfig
+  from bgan_tf.recipes import recipe_values
+  ml = method.startswith("ml")
+  train_iter = setting("mode_iter")
+  if method.endswith("_2017"):
+    # bgan_synth --recipe=2017 on the mixture: its networks, objective, prior
+    # and Adam at lr 0.01 with the 2017 decay; one discriminator, M = 1.
+    r = recipe_values("2017", "synth", 0.01)
+    model = ModelConfig(example_shape=(2,), num_classes=1, z_dim=MODE_Z_DIM.value, arch="mlp",
+                        mlp_hidden=tuple(int(h) for h in r["mlp_hidden"]), output_activation="linear",
+                        disc_norm=r["disc_norm"], gen_norm=r["gen_norm"], gen_activation=r["gen_activation"])
+    sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=0.01, prior_std=r["prior_std"],
+                            adam_learning_rate=r["adam_lr"], prior_form=r["prior"], noise_form=r["noise"])
+    gan = GANConfig(model=model, sampler=sampler, num_gen=1 if ml else setting("mode_num_gen"), num_mcmc=1,
+                    batch_size=MODE_BATCH_SIZE.value, ml=ml, seed=seed, objective=r["objective"],
+                    real_weight=r["real_weight"], feature_matching=r["feature_matching"])
+    train = TrainConfig(train_iter=train_iter, n_save=max(1, train_iter // 5), checkpoint_every=train_iter,
+                        max_checkpoints=1, lr_decay=3.0, optimizer=r["optimizer"], tensorboard=False,
+                        data_seed=seed, snapshot_every=0, max_snapshots=0)
+    return gan, train
   model = ModelConfig(example_shape=(2,), num_classes=1, z_dim=MODE_Z_DIM.value, arch="mlp",
-                      mlp_hidden=tuple(int(h) for h in MODE_HIDDEN.value), output_activation="linear")
-  sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=MODE_LR.value,
-                          friction=MODE_FRICTION.value, prior_std=MODE_PRIOR_STD.value,
-                          adam_learning_rate=MODE_ADAM_LR.value)
-  ml = method == "ml"
+                      mlp_hidden=tuple(int(h) for h in MODE_HIDDEN.value), output_activation="linear",
+                      disc_norm="none")
+  if method == "bayes_burnin":
+    # The semi-supervised default's schedule: Adam (the ML GAN's rate) for the
+    # first two thirds, then SGHMC with the bgan_tf recipe's friction 0.1 and T 0.01.
+    r = recipe_values("bgan_tf", "semi", MODE_LR.value)
+    sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=MODE_LR.value, friction=r["friction"],
+                            temperature=r["temperature"], prior_std=MODE_PRIOR_STD.value,
+                            adam_learning_rate=MODE_ADAM_LR.value, adam_burn_in=2 * train_iter // 3)
+  else:
+    sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=MODE_LR.value,
+                            friction=MODE_FRICTION.value, prior_std=MODE_PRIOR_STD.value,
+                            adam_learning_rate=MODE_ADAM_LR.value)
   gan = GANConfig(model=model, sampler=sampler, num_gen=1 if ml else setting("mode_num_gen"),
                   num_mcmc=1 if ml else setting("mode_num_mcmc"), batch_size=MODE_BATCH_SIZE.value, ml=ml,
                   seed=seed)
-  train_iter = setting("mode_iter")
   train = TrainConfig(train_iter=train_iter, n_save=max(1, train_iter // 5), checkpoint_every=train_iter,
                       max_checkpoints=1, lr_decay=0.0, tensorboard=False, data_seed=seed, snapshot_every=0,
                       max_snapshots=0)
@@ -264,7 +304,7 @@ def markdown_tables(js_record, mode_record):
       cells = [_stats([dict((int(i), v) for i, v in curve).get(it) for curve in runs.values()]) for it in shown]
       best = _stats([min(v for _, v in curve) for curve in runs.values()])
       seconds = statistics.fmean(js_record["seconds"][method].values())
-      out.write(f"| {js_record['labels'][method]} | " + " | ".join(cells) + f" | {best} | {seconds:.0f} |\n")
+      out.write(f"| {js_record['labels'].get(method, method)} | " + " | ".join(cells) + f" | {best} | {seconds:.0f} |\n")
     out.write("\n")
   if mode_record and mode_record.get("runs"):
     runs = mode_record["runs"]
@@ -276,7 +316,7 @@ def markdown_tables(js_record, mode_record):
       for method in [m for m in MODE_METHODS if any(r["method"] == m for r in runs)]:
         rows = [r for r in runs if r["mixture"] == mixture and r["method"] == method]
         per_seed = ", ".join(str(r["modes_covered"]) for r in rows)
-        out.write(f"| {mixture} ({rows[0]['num_modes']} modes) | {mode_record['labels'][method]} | "
+        out.write(f"| {mixture} ({rows[0]['num_modes']} modes) | {mode_record['labels'].get(method, method)} | "
                   f"{_stats([r['modes_covered'] for r in rows], 1)} | "
                   f"{_stats([r['high_quality_fraction'] for r in rows], 1, 100.0)} | {per_seed} | "
                   f"{statistics.fmean(r['train_seconds'] for r in rows):.0f} |\n")
@@ -308,7 +348,7 @@ def write_js_plot(js_record, path):
                       for curve in runs.values()], dtype=float)
     colour = COLOURS.get(method)
     ax.plot(iterations, np.nanmean(table, axis=0), color=colour, marker="o", markersize=3,
-            label=f"{js_record['labels'][method]} ({len(runs)} seeds)")
+            label=f"{js_record['labels'].get(method, method)} ({len(runs)} seeds)")
     ax.fill_between(iterations, np.nanmin(table, axis=0), np.nanmax(table, axis=0), color=colour, alpha=0.2)
   ax.set_xlabel("iteration")
   ax.set_ylabel("JS divergence (nats)")
@@ -344,7 +384,7 @@ def write_mode_plots(mode_record, samples, out_dir):
           seed, points = entry
           ax.scatter(points[:, 0], points[:, 1], s=2, color=COLOURS[method], alpha=0.5)
           row = next(r for r in runs if (r["mixture"], r["method"], r["seed"]) == (mixture, method, seed))
-          ax.set_title(f"{mixture}, {mode_record['labels'][method]}, seed {seed}\n"
+          ax.set_title(f"{mixture}, {mode_record['labels'].get(method, method)}, seed {seed}\n"
                        f"{row['modes_covered']}/{len(centres)} modes, "
                        f"{100 * row['high_quality_fraction']:.0f}% high quality", fontsize=7)
         ax.scatter(centres[:, 0], centres[:, 1], marker="x", s=25, color="black")
@@ -370,7 +410,7 @@ def write_mode_plots(mode_record, samples, out_dir):
         if metric == "high_quality_fraction":
           table = 100 * table
         ax.plot(iterations, table.mean(axis=0), color=COLOURS[method], marker="o", markersize=3,
-                label=mode_record["labels"][method])
+                label=mode_record["labels"].get(method, method))
         ax.fill_between(iterations, table.min(axis=0), table.max(axis=0), color=COLOURS[method], alpha=0.2)
       ax.set_title(f"{mixture}: {'modes covered' if k == 0 else 'high-quality %'}", fontsize=8)
       ax.set_xlabel("iteration", fontsize=7)
@@ -409,8 +449,9 @@ def main(argv):
     print(tables, end="")
     return
 
+  all_methods = PAPER_METHODS + tuple(m for m in MODE_METHODS if m not in PAPER_METHODS)
   for name, values, allowed in (("parts", PARTS.value, ("paper", "modes")), ("methods", METHODS_FLAG.value,
-                                PAPER_METHODS), ("mixtures", MIXTURE_LIST.value, tuple(MIXTURES))):
+                                all_methods), ("mixtures", MIXTURE_LIST.value, tuple(MIXTURES))):
     unknown = [v for v in values if v not in allowed]
     if unknown:
       raise app.UsageError(f"unknown --{name} {unknown}; choose from {', '.join(allowed)}")
@@ -430,14 +471,16 @@ def main(argv):
               "ml": "ML (numz 1, lr_decay 3)",
               "bayes_const": f"Bayesian (numz {setting('numz')} x mcmc {setting('num_mcmc')}, "
                              f"constant lr {CONST_LR.value})",
-              "ml_const": "ML (numz 1, constant Adam lr)"}
+              "ml_const": "ML (numz 1, constant Adam lr)",
+              "bayes_2017": f"Bayesian, 2017 setup (numz {setting('numz')}, Adam)",
+              "ml_2017": "ML, 2017 setup (numz 1, Adam)"}
     js_record = {"meta": meta, "labels": labels, "curves": {}, "seconds": {}, "flags": {},
                  "settings": {"x_dim": X_DIM.value, "z_dim": Z_DIM.value, "train_iter": setting("train_iter"),
                               "eval_every": setting("eval_every"), "num_eval_samples": setting("num_eval_samples"),
                               "seeds": seeds}}
     rows = []
     for seed in seeds:
-      for method in METHODS_FLAG.value:
+      for method in [m for m in METHODS_FLAG.value if m in PAPER_METHODS]:
         run_dir, curve, seconds, args = run_paper(method, seed, work_dir)
         js_record["curves"].setdefault(method, {})[str(seed)] = curve
         js_record["seconds"].setdefault(method, {})[str(seed)] = round(seconds, 1)
@@ -460,7 +503,11 @@ def main(argv):
   if "modes" in PARTS.value:
     mode_start = time.perf_counter()
     methods = [m for m in MODE_METHODS if m in METHODS_FLAG.value]
-    labels = {"bayes": f"Bayesian ({setting('mode_num_gen')} x {setting('mode_num_mcmc')})", "ml": "ML"}
+    labels = {"bayes": f"Bayesian ({setting('mode_num_gen')} x {setting('mode_num_mcmc')})", "ml": "ML",
+              "bayes_2017": f"Bayesian, 2017 setup ({setting('mode_num_gen')} x 1, Adam)",
+              "ml_2017": "ML, 2017 setup (Adam)",
+              "bayes_burnin": f"Bayesian ({setting('mode_num_gen')} x {setting('mode_num_mcmc')}), Adam burn-in, "
+                              "then SGHMC friction 0.1, T 0.01"}
     mode_record = {"meta": dict(meta), "labels": labels, "runs": [],
                    "settings": {"train_iter": setting("mode_iter"), "eval_every": setting("mode_eval_every"),
                                 "num_gen": setting("mode_num_gen"), "num_mcmc": setting("mode_num_mcmc"),

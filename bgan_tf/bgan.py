@@ -6,12 +6,21 @@ move them, and a supervised-only classifier trained alongside as the 2017
 code did. Each training step kind is one `tf.function`, traced once:
 
 * `discriminator_step`: every generator makes its fakes once (no gradient);
-  every discriminator scores [real, labeled, all fakes] in a single pass, so
-  its pass over the real batch happens once per step and is shared by all
-  generator pairs (the 2017 code recomputed it for each pair).
+  every discriminator scores [real, labeled, its paired generators' fakes] in
+  a single pass, so its pass over the real batch happens once per step and
+  is shared by all generator pairs (the 2017 code recomputed it for each
+  pair). The discriminator's batch norm takes its statistics per segment of
+  that pass (`models.SegmentBatchNorm`), so the single pass computes what the
+  2017 code's separate calls did.
 * `generator_step`: every generator makes its fakes once (with gradient);
-  every discriminator scores all fakes in one pass.
+  every discriminator scores [real, its paired generators' fakes] in one
+  pass; the real segment gives the features that feature matching compares
+  the fakes' with (it is left out when feature matching is off).
 * `supervised_step`: the supervised-only baseline on the labeled batch.
+
+How samples pair (`GANConfig.pairing`) and how a sample's per-pair losses
+combine (`GANConfig.objective`: the paper's means or the 2017 code's
+logsumexp) are options; see `GANConfig`.
 
 Each step kind has an SGHMC variant and an Adam variant (the burn-in and the
 `ml` baselines); the caller picks one per iteration with `use_adam`.
@@ -109,7 +118,7 @@ class BayesianGAN(tf.Module):
     if not config.maximum_likelihood:
       sghmc_args = dict(learning_rate=sampler_cfg.learning_rate, friction=sampler_cfg.friction,
                         data_size=sampler_cfg.data_size, temperature=sampler_cfg.temperature,
-                        add_noise=sampler_cfg.add_noise)
+                        add_noise=sampler_cfg.add_noise, noise_form=sampler_cfg.noise_form)
       self.optimizers["sghmc_g"] = scaled(SGHMC(seed=_offset_seed(seed, _G_NOISE_SEED), name="sghmc_g",
                                                 **sghmc_args))
       self.optimizers["sghmc_d"] = scaled(SGHMC(seed=_offset_seed(seed, _D_NOISE_SEED), name="sghmc_d",
@@ -137,8 +146,12 @@ class BayesianGAN(tf.Module):
         self._step_fns[f"disc/{phase}"] = tf.function(
             lambda x, z, _o=d_opt: self._discriminator_update(_o, x, z),
             input_signature=[example_spec, z_spec])
-      self._step_fns[f"gen/{phase}"] = tf.function(
-          lambda z, _o=g_opt: self._generator_update(_o, z), input_signature=[z_spec])
+      if self.uses_real_in_generator_step:
+        self._step_fns[f"gen/{phase}"] = tf.function(
+            lambda z, x, _o=g_opt: self._generator_update(_o, z, x), input_signature=[z_spec, example_spec])
+      else:
+        self._step_fns[f"gen/{phase}"] = tf.function(
+            lambda z, _o=g_opt: self._generator_update(_o, z), input_signature=[z_spec])
     if self.classifier is not None:
       self._step_fns["supervised/adam"] = tf.function(
           self._supervised_update, input_signature=[example_spec, label_spec])
@@ -177,10 +190,33 @@ class BayesianGAN(tf.Module):
       return fn(x_real, z, x_labeled, tf.cast(y_labeled, tf.int32))
     return fn(x_real, z)
 
-  def generator_step(self, z=None, use_adam=False) -> Dict[str, tf.Tensor]:
-    """One update of every generator sample; returns `gen_losses` `[num_generators]`."""
+  @property
+  def uses_real_in_generator_step(self) -> bool:
+    """True when the generator step needs a real batch (feature matching)."""
+    return self.config.feature_matching > 0
+
+  def generator_step(self, z=None, x_real=None, use_adam=False) -> Dict[str, tf.Tensor]:
+    """One update of every generator sample.
+
+    Args:
+      z: optional `[num_generators, batch, z_dim]` noise; drawn if None.
+      x_real: `[batch, *example_shape]` real examples, required with feature
+        matching (the 2017 code fed the discriminator step's batch again);
+        the same batch size as z.
+      use_adam: an Adam step instead of an SGHMC step.
+
+    Returns:
+      Dict with `gen_losses` `[num_generators]` (each sample's likelihood
+      part, feature matching included).
+    """
+    fn = self._step_fns[f"gen/{self._phase(use_adam)}"]
+    if self.uses_real_in_generator_step:
+      if x_real is None:
+        raise ValueError("feature matching needs the real batch: pass x_real to generator_step")
+      z = self.sample_z(tf.shape(x_real)[0]) if z is None else z
+      return fn(z, tf.convert_to_tensor(x_real, tf.float32))
     z = self.sample_z() if z is None else z
-    return self._step_fns[f"gen/{self._phase(use_adam)}"](z)
+    return fn(z)
 
   def supervised_step(self, x_labeled, y_labeled) -> Dict[str, tf.Tensor]:
     """One Adam step of the supervised-only classifier; returns `supervised_loss`."""
@@ -211,10 +247,19 @@ class BayesianGAN(tf.Module):
     z = self.sample_z(batch_size) if z is None else z
     return self._generate_fn(z)
 
-  def set_learning_rate(self, sghmc_learning_rate=None, adam_learning_rate=None):
-    """Assigns new step sizes (variables, so the steps are not retraced)."""
+  def set_learning_rate(self, sghmc_learning_rate=None, adam_learning_rate=None, classifier_learning_rate=None):
+    """Assigns new step sizes (variables, so the steps are not retraced).
+
+    The supervised-only classifier takes `classifier_learning_rate`, or
+    `adam_learning_rate` when that is None.
+    """
     for key, optimizer in self.optimizers.items():
-      value = sghmc_learning_rate if key.startswith("sghmc") else adam_learning_rate
+      if key.startswith("sghmc"):
+        value = sghmc_learning_rate
+      elif key == "adam_classifier" and classifier_learning_rate is not None:
+        value = classifier_learning_rate
+      else:
+        value = adam_learning_rate
       if value is not None:
         optimizer.learning_rate.assign(value)
 
@@ -245,16 +290,56 @@ class BayesianGAN(tf.Module):
     return self.classifier.trainable_variables
 
   def _paired_generators(self, disc_index):
-    """Generators whose fakes discriminator `disc_index` sees (and vice versa)."""
-    if self.config.ml_ensemble:
+    """Generators whose fakes discriminator `disc_index` sees (and vice versa).
+
+    Models are indexed sample-major as in the 2017 code (`bgan_semi.py:223-229`):
+    generator j * M + m is theta_g^{j,m}, discriminator k * M + m is theta_d^{k,m}.
+    """
+    cfg = self.config
+    if cfg.ml_ensemble:
       return [disc_index]  # Independent ML GANs: pair i with i only.
-    return list(range(self.config.num_generators))
+    if cfg.pairing == "chain":  # Algorithm 1: theta_g^{j,m} with theta_d^{.,m}
+      chain = disc_index % cfg.num_mcmc
+      return [i for i in range(cfg.num_generators) if i % cfg.num_mcmc == chain]
+    return list(range(cfg.num_generators))
+
+  @property
+  def _real_weight(self):
+    """w of the real term: J under real_weight "num_gen", except in an ML ensemble,
+    whose GANs are independent single-generator models (J = 1 each)."""
+    cfg = self.config
+    return float(cfg.num_gen) if cfg.real_weight == "num_gen" and not cfg.ml_ensemble else 1.0
+
+  def _pool(self, per_pair):
+    """`losses.pool_over_samples` of per-pair losses that are means over the global batch.
+
+    On one device that is the pooling itself. Across replicas each replica
+    holds means over its slice, and the logsumexp of the global means is
+    not the mean of the replicas' logsumexps. So the global means are
+    all-reduced (without gradient), and each replica returns a surrogate
+    whose value is their logsumexp and whose gradient is
+    sum_j softmax(global)_j * grad(its own per-pair losses): summed over
+    replicas (and divided by their number, as every objective here is),
+    that is the gradient of the global objective.
+    """
+    if self.config.objective == "mean" or self.num_replicas == 1:
+      return losses.pool_over_samples(per_pair, self.config.objective)
+    context = tf.distribute.get_replica_context()
+    global_mean = context.all_reduce(tf.distribute.ReduceOp.MEAN, tf.stop_gradient(per_pair))
+    weights = tf.stop_gradient(tf.nn.softmax(global_mean))
+    return tf.reduce_logsumexp(global_mean) + tf.reduce_sum(weights * (per_pair - tf.stop_gradient(per_pair)))
+
+  def _judges(self, gen_index):
+    """Discriminators that score generator `gen_index`'s fakes."""
+    return [k for k in range(self.config.num_discriminators) if gen_index in self._paired_generators(k)]
 
   def _prior_term(self, model):
-    """-log p(theta) / N for one sample; zero for the ML baselines."""
+    """-log p(theta) / N for one sample (or the 2017 code's penalty); zero for the ML baselines."""
     if self.config.maximum_likelihood:
       return 0.0
     sampler = self.config.sampler
+    if sampler.prior_form == "2017":
+      return losses.prior_penalty_2017(model.trainable_variables, sampler.prior_std) / sampler.data_size
     return -losses.gaussian_log_prior(model.trainable_variables, sampler.prior_std) / sampler.data_size
 
   def _replica_slice(self, tensor, axis=0):
@@ -287,26 +372,29 @@ class BayesianGAN(tf.Module):
       x_labeled, y_labeled = self._replica_slice(x_labeled), self._replica_slice(y_labeled)
     # Each generator's fakes once per step, shared by every discriminator.
     fakes = tf.stack([g(z[i], training=True) for i, g in enumerate(self.generators)])
-    batch, labeled_batch = tf.shape(x_real)[0], 0 if x_labeled is None else tf.shape(x_labeled)[0]
+    batch, fake_batch = tf.shape(x_real)[0], tf.shape(z)[1]
+    labeled_batch = 0 if x_labeled is None else tf.shape(x_labeled)[0]
     nll_terms, supervised_terms, objectives = [], [], []
     with tf.GradientTape() as tape:
       for k, disc in enumerate(self.discriminators):
         paired = self._paired_generators(k)
         pieces = [x_real] + ([x_labeled] if x_labeled is not None else [])
         pieces.append(tf.reshape(tf.gather(fakes, paired), [-1, *cfg.model.example_shape]))
-        # One pass over [real, labeled, fakes]: valid because the
-        # discriminator scores each example independently (no batch norm).
-        logits = disc(tf.concat(pieces, axis=0), training=True)
+        # One pass over [real, labeled, fakes]; batch norm takes its moments
+        # per segment, and its moving averages follow the real batch.
+        segments = [batch] + ([labeled_batch] if x_labeled is not None else []) + [fake_batch] * len(paired)
+        logits = disc(tf.concat(pieces, axis=0), training=True, segment_sizes=segments)
         real_logits = logits[:batch]
-        fake_logits = logits[batch + labeled_batch:]
+        fake_logits = tf.reshape(logits[batch + labeled_batch:], [len(paired), fake_batch, -1])
+        supervised = (losses.supervised_loss(logits[batch:batch + labeled_batch], y_labeled)
+                      if x_labeled is not None else 0.0)
         if cfg.wasserstein:
           nll = losses.wasserstein_critic_loss(real_logits, fake_logits)
         else:
-          nll = losses.bgan_discriminator_loss(real_logits, fake_logits)
+          nll = losses.discriminator_nll(real_logits, fake_logits, supervised, real_weight=self._real_weight,
+                                         pool=self._pool)
         if x_labeled is not None:
-          supervised = losses.supervised_loss(logits[batch:batch + labeled_batch], y_labeled)
           supervised_terms.append(supervised)
-          nll += supervised
         nll_terms.append(nll)
         objectives.append(nll + self._prior_term(disc))
       # Each sample's objective depends on its own weights only, so the
@@ -320,27 +408,45 @@ class BayesianGAN(tf.Module):
       metrics["disc_supervised_losses"] = tf.stack(supervised_terms)
     return metrics
 
-  def _generator_update(self, optimizer, z):
-    return self._run_on_replicas(lambda: self._generator_replica_update(optimizer, z))
+  def _generator_update(self, optimizer, z, x_real=None):
+    return self._run_on_replicas(lambda: self._generator_replica_update(optimizer, z, x_real))
 
-  def _generator_replica_update(self, optimizer, z):
+  def _generator_replica_update(self, optimizer, z, x_real):
     cfg = self.config
     z = self._replica_slice(z, axis=1)
     batch = tf.shape(z)[1]
+    matching = x_real is not None
+    if matching:
+      x_real = self._replica_slice(x_real)
     with tf.GradientTape() as tape:
       fakes = [g(z[i], training=True) for i, g in enumerate(self.generators)]
-      all_fakes = tf.concat(fakes, axis=0)
-      # Each discriminator scores all fakes in one pass: [num_gen, batch, K].
-      logits = [tf.reshape(d(all_fakes, training=True), [cfg.num_generators, batch, cfg.model.num_classes])
-                for d in self.discriminators]
+      # (logits, features) that discriminator k gives generator j's fakes,
+      # and discriminator k's features of the real batch.
+      scored, real_features = {}, {}
+      for k, disc in enumerate(self.discriminators):
+        paired = self._paired_generators(k)
+        pieces = ([x_real] if matching else []) + [fakes[j] for j in paired]
+        segments = ([tf.shape(x_real)[0]] if matching else []) + [batch] * len(paired)
+        logits, features = disc.logits_and_features(tf.concat(pieces, axis=0), training=True,
+                                                    segment_sizes=segments, update_moving_stats=False)
+        offset = 0
+        if matching:
+          real_features[k] = features[:batch]
+          offset = batch
+        for slot, j in enumerate(paired):
+          rows = slice(offset + slot * batch, offset + (slot + 1) * batch)
+          scored[k, j] = (logits[rows], features[rows])
       nll_terms, objectives = [], []
       for j, gen in enumerate(self.generators):
-        judges = [k for k in range(cfg.num_discriminators) if j in self._paired_generators(k)]
-        fake_logits = tf.stack([logits[k][j] for k in judges])
+        judges = self._judges(j)
+        fake_logits = tf.stack([scored[k, j][0] for k in judges])
         if cfg.wasserstein:
           nll = losses.wasserstein_generator_loss(fake_logits)
         else:
-          nll = losses.bgan_generator_loss(fake_logits)
+          matched = (cfg.feature_matching * tf.stack(
+              [losses.feature_matching_loss(real_features[k], scored[k, j][1]) for k in judges])
+                     if matching else None)
+          nll = losses.generator_nll(fake_logits, matched, pool=self._pool)
         nll_terms.append(nll)
         objectives.append(nll + self._prior_term(gen))
       total = optimizer.scale_loss(tf.add_n(objectives) / self.num_replicas)

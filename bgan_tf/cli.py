@@ -1,4 +1,4 @@
-"""The command-line layer shared by the programs in `bin/`.
+"""The command-line layer shared by the programs in `bgan_tf/programs/`.
 
 It defines the absl flags (named, and defaulted, as in the 2017
 `run_bgan_semi.py`, `run_bgan.py` and `bgan_synth.py`), turns parsed flag
@@ -11,15 +11,19 @@ reads flags: every function here takes the parsed `FlagValues` explicitly.
 import dataclasses
 import datetime
 import json
+import logging as std_logging
 import os
 import random
 import sys
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from absl import app, flags, logging
 
 from bgan_tf import run_files
-from bgan_tf.config import ConfigError, GANConfig, ModelConfig, SamplerConfig, TrainConfig
+from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS,
+                            PRIOR_FORMS, REAL_WEIGHTS, ConfigError, GANConfig, ModelConfig, SamplerConfig,
+                            TrainConfig)
+from bgan_tf.recipes import RECIPES, recipe_values
 
 __all__ = ["PROGRAMS", "define_flags", "main_train", "run"]
 
@@ -70,11 +74,15 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
     define("integer", "num_gen", 1, "J: generator samples (one z batch each).", lower_bound=1)
     define("integer", "num_disc", 1, "J_d: discriminator samples.", lower_bound=1)
   define("integer", "batch_size", 64, "Minibatch size.", lower_bound=1)
-  define("float", "prior_std", 10.0 if synth else 1.0, "Standard deviation of the Gaussian prior on every weight.",
+  define("float", "prior_std", None if synth else 1.0,
+         "Standard deviation of the Gaussian prior on every weight." + (" Default from --recipe." if synth else ""),
          lower_bound=1e-12)
   define("integer", "num_mcmc", 1, "M: MCMC chains per sample.", lower_bound=1)
   if program == "semi":
     define("integer", "N", 128, "Number of labeled training examples (class-balanced).", lower_bound=1)
+    define("integer", "validation_size", 0,
+           "If > 0, hold this many training examples out as a validation split and evaluate on it instead "
+           "of the test set (for choosing hyperparameters).", lower_bound=0)
     define("bool", "export", False, "At the end, export the classifier ensemble as a SavedModel for TF Serving.")
     define("string", "export_base", "export", "Folder of exported models: export_base/model_name/<version>/.")
     define("string", "model_name", "bgan_classifier", "Name of the exported model (TF Serving's model name).")
@@ -91,8 +99,12 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
          lower_bound=1e-12)
   define("float", "lr_decay", 3.0,
          "Learning rates decay as exp(-lr_decay * min(1, iter * batch_size / data size)).", lower_bound=0.0)
-  define("enum", "optimizer", "sgd", "'sgd' or 'sghmc': SGHMC sampling; 'adam': Adam throughout (no noise).",
-         enum_values=["sgd", "sghmc", "adam"])
+  define("enum", "recipe", "bgan_tf",
+         "Defaults of every flag marked 'from --recipe': 'bgan_tf' (this package's, chosen on a validation "
+         "split) or '2017' (the authors' TF1 code); see bgan_tf/recipes.py.", enum_values=list(RECIPES))
+  define("enum", "optimizer", None,
+         "'sgd' or 'sghmc': SGHMC sampling after --burn_in Adam iterations; 'adam': Adam throughout (no "
+         "noise). Default from --recipe.", enum_values=["sgd", "sghmc", "adam"])
   # --- flags the original lacked ---
   define("string", "run_name", None, "Run folder name under out_dir (default: <dataset>_<timestamp>).")
   define("bool", "resume", False, "Continue the run in out_dir/run_name from its latest checkpoint.")
@@ -100,23 +112,55 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
          lower_bound=1)
   define("integer", "max_checkpoints", 3, "Checkpoints kept on disk.", lower_bound=1)
   define("bool", "tensorboard", True, "Write TensorBoard summaries to RUN/tensorboard.")
-  define("integer", "burn_in", 5000 if program == "semi" else 0,
-         "Adam iterations before SGHMC takes over (the 2017 semi-supervised code used 5000).",
-         lower_bound=0)
-  define("float", "adam_lr", 2e-4,
-         "Adam learning rate: burn-in, --ml, --ml_ensemble, --optimizer=adam, supervised baseline.",
-         lower_bound=1e-12)
-  # The 2017 synthetic script used alpha = 1e-3 with Adam; with SGHMC at
-  # lr 0.01 that momentum (0.999) diverges within 150 iterations, 0.1 does not.
-  define("float", "friction", 0.1 if synth else 0.01, "SGHMC friction alpha (momentum 1 - alpha).",
-         lower_bound=1e-6,
-         upper_bound=1.0)
-  define("float", "temperature", 1.0, "SGHMC temperature (1 samples the posterior).", lower_bound=0.0)
-  define("enum", "arch", "mlp" if synth else "dcgan", "Network family.", enum_values=["dcgan", "mlp"])
-  define("list", "mlp_hidden", ["128"], "Hidden-layer widths of the MLP networks.")
-  flags.register_validator("mlp_hidden", lambda widths: all(w.isdigit() and int(w) > 0 for w in widths),
+  define("integer", "burn_in", None,
+         "Adam iterations before SGHMC takes over (the 2017 semi-supervised code used 5000). Default from "
+         "--recipe.", lower_bound=0)
+  define("float", "adam_lr", None,
+         "Adam learning rate (decayed like --lr): burn-in, --ml, --ml_ensemble, --optimizer=adam. Default "
+         "from --recipe (both recipes: --lr, as 2017).", lower_bound=1e-12)
+  if program == "semi":
+    define("float", "sup_lr", None,
+           "Constant Adam rate of the supervised-only classifier. Default from --recipe (0.05 x --lr, as "
+           "2017).", lower_bound=1e-12)
+  define("float", "friction", None, "SGHMC friction alpha (momentum 1 - alpha). Default from --recipe.",
+         lower_bound=1e-6, upper_bound=1.0)
+  define("float", "temperature", None,
+         "SGHMC temperature T: the noise variance scale (1 samples the posterior, < 1 a tempered one). "
+         "Default from --recipe.", lower_bound=0.0)
+  define("enum", "noise", None,
+         "SGHMC noise: 'langevin' (N(0, 2 alpha lr T / N) in the update) or '2017' (the original's loss-term "
+         "noise, 1e5-1e6 times smaller). Default from --recipe.", enum_values=list(NOISE_FORMS))
+  define("enum", "prior", None,
+         "Weight prior: 'gaussian' (N(0, prior_std^2) on every weight) or '2017' (the original's "
+         "mean-per-variable penalty). Default from --recipe.", enum_values=list(PRIOR_FORMS))
+  define("enum", "disc_norm", None,
+         "Discriminator normalisation: 'batch' (2017: batch norm without scale or shift after every "
+         "hidden layer but the first, statistics per segment of the batch) or 'none'. Default from "
+         "--recipe.", enum_values=list(DISC_NORMS))
+  define("float", "feature_matching", None,
+         "Weight of the generator's feature-matching term (2017: 1; 0: off). Default from --recipe.",
+         lower_bound=0.0)
+  define("enum", "objective", None,
+         "How a sample's per-pair losses combine: 'mean' (the paper's eqs. 1-2) or 'logsumexp' (the 2017 "
+         "code). Default from --recipe.", enum_values=list(OBJECTIVES))
+  define("enum", "real_weight", None,
+         "Weight of the unlabeled real term in the discriminator objective: 'one' or 'num_gen' (J, the 2017 "
+         "DCGAN code). Default from --recipe.", enum_values=list(REAL_WEIGHTS))
+  define("enum", "pairing", None,
+         "Which generator samples each discriminator sample sees: 'all' (the 2017 code) or 'chain' (the "
+         "paper's Algorithm 1: the same chain m). Default from --recipe.", enum_values=list(PAIRINGS))
+  define("enum", "arch", None if synth else "dcgan",
+         "Network family." + (" Default from --recipe." if synth else ""), enum_values=["dcgan", "mlp"])
+  define("list", "mlp_hidden", None if synth else ["128"],
+         "Hidden-layer widths of the MLP networks." + (" Default from --recipe." if synth else ""))
+  flags.register_validator("mlp_hidden",
+                           lambda widths: widths is None or all(w.isdigit() and int(w) > 0 for w in widths),
                            message="--mlp_hidden must be a comma-separated list of positive integers",
                            flag_values=flag_values)
+  define("enum", "gen_norm", None, "Generator batch norm: 'batch' or 'none'. Default from --recipe.",
+         enum_values=list(GEN_NORMS))
+  define("enum", "gen_activation", None, "Generator hidden activation. Default from --recipe.",
+         enum_values=list(GEN_ACTIVATIONS))
   define("integer", "eval_batch_size", 500, "Batch size of test-set evaluation.", lower_bound=1)
   define("integer", "snapshot_every", 1000,
          "After burn-in, keep a copy of the discriminator chains every this many iterations (0: never).",
@@ -158,9 +202,22 @@ def _check_ml_flags(values):
   return True
 
 
-def run(main: Callable[[Sequence[str]], None]) -> None:
-  """`absl.app.run(main)`, with one-line errors and exit code 2 for user errors."""
+def run(main: Callable[[Sequence[str]], None], doc: Optional[str] = None, flag_names: Sequence[str] = ()) -> None:
+  """`absl.app.run(main)`, with one-line errors and exit code 2 for user errors.
+
+  Args:
+    main: the program's absl main, called with the arguments left after the flags.
+    doc: the program's description, shown by --help. absl shows the docstring of `__main__`,
+      which for an installed command is pip's generated wrapper, so it is set here.
+    flag_names: the program's flags, listed by --help. absl lists only the flags the main
+      module defined, and the programs define theirs in the package.
+  """
   program = os.path.basename(sys.argv[0])
+  if doc is not None:
+    sys.modules["__main__"].__doc__ = doc
+  for name in flag_names:
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
+  quiet_checkpoint_timing()
 
   def parse(argv):
     try:
@@ -180,6 +237,23 @@ def run(main: Callable[[Sequence[str]], None]) -> None:
       _fail(program, str(error), code=1)
 
   app.run(guarded, flags_parser=parse)
+
+
+def quiet_checkpoint_timing() -> None:
+  """Drops the "Sharding callback duration" INFO line TensorFlow prints at every checkpoint save.
+
+  tensorflow/python/checkpoint/functional_saver.py logs it through absl, the logger of the
+  programs' own progress lines, so the level cannot go; a filter on that one message of that
+  one file keeps every other line. Idempotent.
+  """
+  absl_logger = logging.get_absl_logger()
+  if _drop_checkpoint_timing not in absl_logger.filters:
+    absl_logger.addFilter(_drop_checkpoint_timing)
+
+
+def _drop_checkpoint_timing(record: std_logging.LogRecord) -> bool:
+  return not (os.path.basename(record.pathname) == "functional_saver.py"
+              and str(record.msg).startswith("Sharding callback duration"))
 
 
 def _fail(program, message, code):
@@ -210,9 +284,48 @@ def resolve_run_dir(flag_values, program) -> str:
   return os.path.join(flag_values.out_dir, name)
 
 
-def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig]:
-  """The frozen configs of a run, from flags and the loaded data set."""
+def check_output_locations(flag_values, program, run_dir) -> None:
+  """Fails in one line, before any work, when an output folder of the run cannot be written.
+
+  Checks --out_dir, the run folder in it and, for `--export`, the export destination (the
+  export's own rule, which also checks the model name and models.config), so a file in the way
+  or a read-only folder is reported at start-up rather than as a traceback after the data set
+  loaded or, for the export, after the run trained.
+
+  Raises:
+    UsageError: --out_dir or the run folder cannot be written.
+    bgan_tf.export.ExportError: the export destination cannot be written.
+  """
+  problem = run_files.folder_problem(flag_values.out_dir)
+  if problem:
+    raise UsageError(f"--out_dir={flag_values.out_dir}: cannot write there: {problem}")
+  problem = run_files.folder_problem(run_dir)
+  if problem:
+    raise UsageError(f"run folder {run_dir}: cannot write there: {problem}")
+  if program == "semi" and flag_values.export:
+    from bgan_tf import export  # noqa: imported late: TensorFlow loads here
+    export.check_destination(flag_values.export_base, flag_values.model_name)
+
+
+def apply_recipe(flag_values, program) -> None:
+  """Sets every recipe-controlled flag left unset (None) to `--recipe`'s value.
+
+  The resolved values are the ones the run's flagfile records, so a run
+  reproduces even if a recipe's defaults change later.
+  """
   fv = flag_values
+  values = recipe_values(fv.recipe, program, fv.lr)
+  if fv.wasserstein:  # a critic has no logsumexp, J-weighted or feature-matching form
+    values.update(objective="mean", real_weight="one", feature_matching=0.0)
+  for name, value in values.items():
+    if name in fv and fv[name].value is None:
+      fv[name].value = value
+
+
+def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig]:
+  """The frozen configs of a run, from flags (recipe applied) and the loaded data set."""
+  fv = flag_values
+  apply_recipe(fv, program)
   synth = program == "synth"
   semi = program == "semi"
   num_gen = fv.numz if synth else fv.num_gen
@@ -229,13 +342,16 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
       df_dim=96 if synth else fv.df_dim,
       num_layers=4 if synth else fv.num_layers,
       mlp_hidden=tuple(int(h) for h in fv.mlp_hidden),  # validated when parsed
-      output_activation="tanh" if dataset.pixel_range is not None else "linear")
+      output_activation="tanh" if dataset.pixel_range is not None else "linear",
+      disc_norm=fv.disc_norm, gen_norm=fv.gen_norm, gen_activation=fv.gen_activation)
   sampler = SamplerConfig(
       data_size=dataset.train_size, learning_rate=fv.lr, friction=fv.friction, temperature=fv.temperature,
-      prior_std=fv.prior_std, adam_burn_in=fv.burn_in, adam_learning_rate=fv.adam_lr)
+      prior_std=fv.prior_std, adam_burn_in=fv.burn_in, adam_learning_rate=fv.adam_lr, noise_form=fv.noise,
+      prior_form=fv.prior, supervised_learning_rate=fv.sup_lr if semi else None)
   gan = GANConfig(model=model, sampler=sampler, num_gen=num_gen, num_disc=num_disc, num_mcmc=fv.num_mcmc,
                   batch_size=fv.batch_size, ml=fv.ml, ml_ensemble=ml_ensemble, wasserstein=fv.wasserstein,
-                  seed=fv.random_seed, precision=fv.precision)
+                  seed=fv.random_seed, precision=fv.precision, pairing=fv.pairing, objective=fv.objective,
+                  real_weight=fv.real_weight, feature_matching=fv.feature_matching)
   train = TrainConfig(
       train_iter=fv.train_iter, n_save=fv.n_save,
       checkpoint_every=fv.checkpoint_every or fv.n_save, max_checkpoints=fv.max_checkpoints,
@@ -309,6 +425,7 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   """
   fv = flag_values
   run_dir = resolve_run_dir(fv, program)
+  check_output_locations(fv, program, run_dir)
   if fv.resume and not os.path.isdir(run_dir):
     raise UsageError(f"--resume: run folder {run_dir} does not exist")
   if not fv.resume and os.path.exists(os.path.join(run_dir, run_files.CONFIG_FILE)):
@@ -322,6 +439,8 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   else:
     dataset = data_lib.load_dataset(fv.dataset, data_path=fv.data_path, data_dir=fv.data_dir,
                                     allow_download=fv.allow_download, seed=fv.random_seed)
+  if program == "semi" and fv.validation_size:
+    dataset = data_lib.hold_out_validation(dataset, fv.validation_size, seed=fv.random_seed)
   logging.info("data: %s (%d train, %d test, example shape %s, %d classes)", dataset.source,
                dataset.train_size, dataset.test_size, dataset.example_shape, dataset.num_classes)
   gan_config, train_config = build_configs(fv, program, dataset)

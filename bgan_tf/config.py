@@ -13,6 +13,14 @@ __all__ = ["ConfigError", "GANConfig", "ModelConfig", "SamplerConfig", "TrainCon
 ARCHITECTURES = ("dcgan", "mlp")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 OUTPUT_ACTIVATIONS = ("tanh", "linear")
+DISC_NORMS = ("batch", "none")
+PAIRINGS = ("all", "chain")
+OBJECTIVES = ("mean", "logsumexp")
+REAL_WEIGHTS = ("one", "num_gen")
+GEN_NORMS = ("batch", "none")
+GEN_ACTIVATIONS = ("relu", "leaky_relu")
+NOISE_FORMS = ("langevin", "2017")
+PRIOR_FORMS = ("gaussian", "2017")
 
 
 class ConfigError(ValueError):
@@ -42,6 +50,13 @@ class ModelConfig:
     mlp_hidden: hidden-layer widths of the `mlp` networks.
     output_activation: `"tanh"` for data scaled to [-1, 1], `"linear"` for
       unbounded vector data.
+    disc_norm: `"batch"`: the 2017 discriminator's batch norm without scale
+      or shift after every hidden layer but the first, statistics per segment
+      of the batch (`models.SegmentBatchNorm`); `"none"`: no normalisation.
+    gen_norm: `"batch"` after every hidden generator layer, or `"none"` (the
+      2017 synthetic MLP, `bgan_models.py:222-227`).
+    gen_activation: the generator's hidden activation, `"relu"` (DCGAN) or
+      `"leaky_relu"` (slope 0.2; the 2017 synthetic MLP).
   """
 
   example_shape: Tuple[int, ...]
@@ -53,6 +68,9 @@ class ModelConfig:
   num_layers: int = 4
   mlp_hidden: Tuple[int, ...] = (128,)
   output_activation: str = "tanh"
+  disc_norm: str = "batch"
+  gen_norm: str = "batch"
+  gen_activation: str = "relu"
 
   def __post_init__(self):
     object.__setattr__(self, "example_shape", tuple(int(s) for s in self.example_shape))
@@ -68,6 +86,10 @@ class ModelConfig:
     _require(all(h >= 1 for h in self.mlp_hidden), f"mlp_hidden sizes must be >= 1, got {self.mlp_hidden}")
     _require(self.output_activation in OUTPUT_ACTIVATIONS,
              f"output_activation must be one of {OUTPUT_ACTIVATIONS}, got {self.output_activation!r}")
+    _require(self.disc_norm in DISC_NORMS, f"disc_norm must be one of {DISC_NORMS}, got {self.disc_norm!r}")
+    _require(self.gen_norm in GEN_NORMS, f"gen_norm must be one of {GEN_NORMS}, got {self.gen_norm!r}")
+    _require(self.gen_activation in GEN_ACTIVATIONS,
+             f"gen_activation must be one of {GEN_ACTIVATIONS}, got {self.gen_activation!r}")
     if self.arch == "dcgan":
       _require(len(self.example_shape) == 3,
                f"arch 'dcgan' needs image examples (H, W, C), got {self.example_shape}; use arch 'mlp'")
@@ -96,6 +118,16 @@ class SamplerConfig:
       used 5000); 0 disables the burn-in.
     adam_learning_rate, adam_beta_1: Adam settings for the burn-in, for the
       maximum-likelihood (`ml`) baseline and the supervised-only classifier.
+    noise_form: `"langevin"`: SGHMC's noise N(0, 2 alpha eps T / N) in the
+      velocity; `"2017"`: the 2017 code's noise, a loss term
+      sum(theta * xi) / N with xi ~ N(0, 2 * 0.01 * 2e-4) (`bgan_semi.py:452-459`),
+      so the velocity gets -eps * xi / N (see `sghmc.SGHMC`).
+    prior_form: `"gaussian"`: -log N(theta; 0, prior_std^2) / N summed over
+      weights; `"2017"`: sum over variables of mean(theta^2) / prior_std^2 / N
+      (`bgan_semi.py:441-450`), a far weaker prior.
+    supervised_learning_rate: the supervised-only classifier's constant Adam
+      rate (2017: 0.05 x lr, `bgan_semi.py:339`); None: it follows the
+      decayed `adam_learning_rate`.
   """
 
   data_size: int
@@ -107,6 +139,9 @@ class SamplerConfig:
   adam_burn_in: int = 0
   adam_learning_rate: float = 2e-4
   adam_beta_1: float = 0.5
+  noise_form: str = "langevin"
+  prior_form: str = "gaussian"
+  supervised_learning_rate: Optional[float] = None
 
   def __post_init__(self):
     _require(self.data_size >= 1, f"data_size must be >= 1, got {self.data_size}")
@@ -117,6 +152,10 @@ class SamplerConfig:
     _require(self.adam_burn_in >= 0, f"adam_burn_in must be >= 0, got {self.adam_burn_in}")
     _require(self.adam_learning_rate > 0, f"adam_learning_rate must be > 0, got {self.adam_learning_rate}")
     _require(0 <= self.adam_beta_1 < 1, f"adam_beta_1 must be in [0, 1), got {self.adam_beta_1}")
+    _require(self.noise_form in NOISE_FORMS, f"noise_form must be one of {NOISE_FORMS}, got {self.noise_form!r}")
+    _require(self.prior_form in PRIOR_FORMS, f"prior_form must be one of {PRIOR_FORMS}, got {self.prior_form!r}")
+    _require(self.supervised_learning_rate is None or self.supervised_learning_rate > 0,
+             f"supervised_learning_rate must be > 0, got {self.supervised_learning_rate}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +184,25 @@ class GANConfig:
       (CPUs with bf16 units, TPUs) or "mixed_float16" (GPUs; adds loss
       scaling). Variables, sampler state, noise, losses and network outputs
       stay float32 in every case.
+    pairing: which generator samples each discriminator sample sees, and
+      vice versa. `"all"`: every one (the 2017 code); `"chain"`: the same
+      chain m only, theta_g^{j,m} with theta_d^{.,m} (the paper's Algorithm 1).
+    objective: how a sample's per-pair losses combine. `"mean"`: the means
+      of the paper's eqs. (1)-(2); `"logsumexp"`: the 2017 code's logsumexp
+      over the paired samples, of (sup + w x real + fake_j) for a
+      discriminator (`bgan_semi.py:281-288`) and of (gen_k + feature
+      matching_k) for a generator (`bgan_semi.py:305-318`).
+    real_weight: w, the weight of the unlabeled real term in a
+      discriminator's objective: `"one"`, or `"num_gen"` (J), as the 2017
+      DCGAN code (`bgan_semi.py:283`, `bgan.py:277`), which with `logsumexp`
+      weighs sup : real : fake as 1 : J : 1. The 2017 synthetic model used 1
+      (`bgan_models.py:163`). An `ml_ensemble`'s GANs are independent
+      single-generator models, so theirs is 1 either way.
+    feature_matching: weight of the generator's feature-matching term: the
+      mean Huber distance (delta 1) between a discriminator's penultimate
+      features of the real batch and of the fakes, example by example
+      (`bgan_semi.py:310-313`, `dcgan_ops.py:48-53`); 2017 used 1, 0 turns it
+      off.
   """
 
   model: ModelConfig
@@ -159,9 +217,18 @@ class GANConfig:
   clip_value: float = 0.01
   seed: Optional[int] = 0
   precision: str = "float32"
+  pairing: str = "all"
+  objective: str = "mean"
+  real_weight: str = "one"
+  feature_matching: float = 0.0
 
   def __post_init__(self):
     _require(self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+    _require(self.pairing in PAIRINGS, f"pairing must be one of {PAIRINGS}, got {self.pairing!r}")
+    _require(self.objective in OBJECTIVES, f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+    _require(self.real_weight in REAL_WEIGHTS,
+             f"real_weight must be one of {REAL_WEIGHTS}, got {self.real_weight!r}")
+    _require(self.feature_matching >= 0, f"feature_matching must be >= 0, got {self.feature_matching}")
     for name in ("num_gen", "num_disc", "num_mcmc", "batch_size"):
       value = getattr(self, name)
       _require(value >= 1, f"{name} must be >= 1, got {value}")
@@ -175,7 +242,12 @@ class GANConfig:
       _require(self.num_gen == self.num_disc == self.ml_ensemble and self.num_mcmc == 1,
                f"ml_ensemble={self.ml_ensemble} needs num_gen = num_disc = {self.ml_ensemble} and "
                f"num_mcmc = 1 (got {self.num_gen}, {self.num_disc}, {self.num_mcmc})")
+    if self.pairing == "chain":
+      _require(not self.ml_ensemble, "ml_ensemble pairs each generator with its own discriminator; "
+               "leave pairing at 'all'")
     if self.wasserstein:
+      _require(self.objective == "mean" and self.real_weight == "one" and not self.feature_matching,
+               "wasserstein losses take objective 'mean', real_weight 'one' and no feature matching")
       _require(not self.model.semi_supervised,
                "wasserstein losses are unsupervised: they need num_classes = 1")
       _require(self.clip_value > 0, f"clip_value must be > 0, got {self.clip_value}")
@@ -260,6 +332,8 @@ def gan_config_from_dict(values) -> GANConfig:
   """Rebuilds a `GANConfig` from `dataclasses.asdict` output (e.g. a run's config.json)."""
   values = dict(values)
   model = dict(values.pop("model"))
+  # Runs written before the discriminator had batch norm had none.
+  model.setdefault("disc_norm", "none")
   model["example_shape"] = tuple(model["example_shape"])
   model["mlp_hidden"] = tuple(model["mlp_hidden"])
   return GANConfig(model=ModelConfig(**model), sampler=SamplerConfig(**values.pop("sampler")), **values)

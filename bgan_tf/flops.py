@@ -23,6 +23,7 @@ benchmark can time them one by one; `iteration_flops` sums them by step, and
 """
 
 import collections
+import dataclasses
 import math
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -183,21 +184,33 @@ def iteration_passes(config: GANConfig, labeled_batch_size=None) -> List[Pass]:
     discriminator forward and backward (filter gradients, no data gradient)
     on [real, labeled, its paired generators' fakes];
   * generator step: every generator forward and backward; each discriminator
-    forward and input gradients (down to the fakes) on the fakes it judges;
+    forward and input gradients (down to its input) on [the real batch, with
+    feature matching; the fakes it judges]: the input-gradient kernels run
+    over the whole concatenated batch;
   * supervised step (semi-supervised only): the classifier forward and
     backward on the labeled batch.
+
+  Batch norm, losses and the optimizer updates carry no convolution or
+  matmul FLOPs and are not counted.
   """
   g_layers, d_layers = generator_layers(config.model), discriminator_layers(config.model)
   batch = config.batch_size
   labeled = (labeled_batch_size or batch) if config.model.semi_supervised else 0
   num_g, num_d = config.num_generators, config.num_discriminators
-  paired = 1 if config.ml_ensemble else num_g
+  if config.ml_ensemble:
+    paired = 1
+  elif config.pairing == "chain":
+    paired = config.num_gen
+  else:
+    paired = num_g
+  real_in_generator_step = batch if config.feature_matching > 0 else 0
   passes = (
       _network_passes("discriminator_step", "generator", g_layers, batch, num_g, False, False)
       + _network_passes("discriminator_step", "discriminator", d_layers,
                         batch + labeled + paired * batch, num_d, True, False)
       + _network_passes("generator_step", "generator", g_layers, batch, num_g, True, False)
-      + _network_passes("generator_step", "discriminator", d_layers, paired * batch, num_d, False, True))
+      + _network_passes("generator_step", "discriminator", d_layers, real_in_generator_step + paired * batch,
+                        num_d, False, True))
   if labeled:
     passes += _network_passes("supervised_step", "classifier", d_layers, labeled, 1, True, False)
   return passes
@@ -231,7 +244,8 @@ def reference_iteration_flops(config: GANConfig, labeled_batch_size=None) -> Dic
   generator (forward + backward) and the discriminator on the fakes and again
   on the real batch (for the feature-matching term).
   """
-  ours = iteration_flops(config, labeled_batch_size)
+  # Our structure without feature matching, every pair: the 2017 work is that plus its repeats.
+  ours = iteration_flops(dataclasses.replace(config, feature_matching=0.0, pairing="all"), labeled_batch_size)
   model, batch = config.model, config.batch_size
   num_g, num_d = config.num_generators, config.num_discriminators
   g_layers = generator_layers(model)

@@ -27,8 +27,13 @@ import tensorflow_probability as tfp
 __all__ = [
     "bgan_discriminator_loss",
     "bgan_generator_loss",
+    "discriminator_nll",
+    "feature_matching_loss",
     "gaussian_log_prior",
+    "generator_nll",
+    "pool_over_samples",
     "log_real_odds",
+    "prior_penalty_2017",
     "semi_supervised_discriminator_loss",
     "supervised_loss",
     "wasserstein_critic_loss",
@@ -85,6 +90,93 @@ def bgan_generator_loss(fake_logits):
   return tf.reduce_mean(tf.nn.softplus(-log_real_odds(fake_logits)))
 
 
+def feature_matching_loss(real_features, fake_features, delta=1.0):
+  """Mean Huber distance between real and fake discriminator features, example by example.
+
+  The 2017 code's generator term (`bgan_semi.py:310-313`, `dcgan_ops.py:48-53`):
+  mean over i and f of huber(fake_{i,f} - real_{i,f}), with
+  huber(r) = r^2 / 2 for |r| < delta and delta * (|r| - delta / 2) beyond.
+  Example i of the fakes is compared with example i of the real batch, not
+  with the batch mean as in Salimans et al.'s feature matching.
+
+  Args:
+    real_features: `[batch, F]` penultimate features of a real batch.
+    fake_features: `[..., batch, F]` features of fakes (same batch size).
+    delta: where the quadratic turns linear.
+
+  Returns:
+    Scalar loss, or `[...]` losses when `fake_features` has leading axes
+    (one per generator), each the mean over its own batch and features.
+  """
+  real = tf.cast(real_features, tf.float32)
+  fake = tf.cast(fake_features, tf.float32)
+  residual = tf.abs(fake - real)
+  huber = tf.where(residual < delta, 0.5 * tf.square(residual), delta * residual - 0.5 * delta**2)
+  return tf.reduce_mean(huber, axis=[-2, -1])
+
+
+def pool_over_samples(losses, pooling):
+  """Combines one sample's per-pair losses `[P]`: their mean or their logsumexp.
+
+  "mean" is the Monte Carlo average of the paper's eqs. (1)-(2); "logsumexp"
+  is what the 2017 code did (`bgan_semi.py:288, 318`), a soft maximum whose
+  gradient weights each pair by its softmax share.
+  """
+  if pooling == "logsumexp":
+    return tf.reduce_logsumexp(losses)
+  if pooling == "mean":
+    return tf.reduce_mean(losses)
+  raise ValueError(f"pooling must be 'mean' or 'logsumexp', got {pooling!r}")
+
+
+def discriminator_nll(real_logits, fake_logits, supervised=0.0, real_weight=1.0, pooling="mean", pool=None):
+  """A discriminator sample's objective over its paired generators.
+
+  pool_j (supervised + w * (-mean_i log P(real | x_i)) + (-mean_i log P(fake | G_j(z_i)))).
+  With pooling "mean" and w = 1 this is `bgan_discriminator_loss` (+ the
+  supervised term); the 2017 code used "logsumexp" and w = J
+  (`bgan_semi.py:281-288`).
+
+  Args:
+    real_logits: `[batch, K]` logits of the unlabeled real batch.
+    fake_logits: `[P, batch, K]` logits of the P paired generators' fakes.
+    supervised: scalar supervised loss of the labeled batch (0 unsupervised).
+    real_weight: w.
+    pooling: "mean" or "logsumexp".
+    pool: optional fn([P] losses) -> scalar replacing `pool_over_samples(.,
+      pooling)` (the training step's replica-aware pooling).
+
+  Returns:
+    Scalar loss.
+  """
+  real = tf.reduce_mean(tf.nn.softplus(-log_real_odds(real_logits)))
+  fake = tf.reduce_mean(tf.nn.softplus(log_real_odds(fake_logits)), axis=1)
+  per_pair = supervised + real_weight * real + fake
+  return pool(per_pair) if pool is not None else pool_over_samples(per_pair, pooling)
+
+
+def generator_nll(fake_logits, feature_matching=None, pooling="mean", pool=None):
+  """A generator sample's objective over the discriminators that judge it.
+
+  pool_k (-mean_i log P(real | G(z_i); theta_d^k) [+ feature matching_k]);
+  the mean is eq. (1) (`bgan_generator_loss`), the logsumexp with feature
+  matching the 2017 code (`bgan_semi.py:305-318`).
+
+  Args:
+    fake_logits: `[D, batch, K]` logits the D judges give the fakes.
+    feature_matching: optional `[D]` weighted feature-matching terms.
+    pooling: "mean" or "logsumexp".
+    pool: optional replacement of `pool_over_samples(., pooling)`.
+
+  Returns:
+    Scalar loss.
+  """
+  per_judge = tf.reduce_mean(tf.nn.softplus(-log_real_odds(fake_logits)), axis=1)
+  if feature_matching is not None:
+    per_judge += feature_matching
+  return pool(per_judge) if pool is not None else pool_over_samples(per_judge, pooling)
+
+
 def supervised_loss(logits, labels):
   """Mean cross-entropy of labeled examples over the K real classes.
 
@@ -133,6 +225,16 @@ def wasserstein_critic_loss(real_logits, fake_logits):
 def wasserstein_generator_loss(fake_logits):
   """Wasserstein generator loss -E[f(G(z))]."""
   return -tf.reduce_mean(fake_logits)
+
+
+def prior_penalty_2017(variables, prior_std):
+  """The 2017 code's prior term before division by N: sum over variables of mean((theta / std)^2).
+
+  `bgan_semi.py:441-450`: a mean per variable, not a sum, and no 1/2, so a
+  weight of a large variable is pulled toward 0 far less than under the
+  Gaussian prior of `gaussian_log_prior`.
+  """
+  return tf.add_n([tf.reduce_mean(tf.square(tf.convert_to_tensor(v) / prior_std)) for v in variables])
 
 
 def gaussian_log_prior(variables, prior_std):

@@ -51,6 +51,7 @@ __all__ = [
     "pca_transform",
     "predictive_entropy",
     "ring_modes",
+    "sample_diversity",
     "sample_ring_or_grid",
     "scott_bandwidth",
 ]
@@ -366,6 +367,34 @@ def mode_coverage(samples, centres, std: float, num_stds: float = 3.0,
       "counts": counts,
       "min_count": int(min_count),
   }
+
+
+def mean_pairwise_distance(x) -> float:
+  """Mean L2 distance between all pairs of distinct rows of `x` `[n, ...]` (n >= 2)."""
+  flat = np.asarray(x, np.float64).reshape(len(x), -1)
+  if len(flat) < 2:
+    raise ValueError("mean_pairwise_distance needs at least 2 examples")
+  squared = np.sum(flat**2, axis=1)
+  d2 = np.maximum(squared[:, None] + squared[None, :] - 2.0 * flat @ flat.T, 0.0)
+  n = len(flat)
+  return float(np.sum(np.sqrt(d2)) / (n * (n - 1)))
+
+
+def sample_diversity(samples, reference) -> float:
+  """A generator sample's spread relative to real data: collapse shows as ~0.
+
+  The mean pairwise L2 distance between the samples, divided by the same for
+  a batch of real examples: about 1 for samples as varied as the data, near
+  0 for one image repeated (mode collapse).
+
+  Args:
+    samples: `[n, ...]` samples of one generator.
+    reference: `[m, ...]` real examples on the same scale.
+
+  Returns:
+    The ratio, >= 0.
+  """
+  return mean_pairwise_distance(samples) / max(mean_pairwise_distance(reference), 1e-12)
 
 
 # ----------------------------------------------------------------------------

@@ -16,9 +16,14 @@ GAN code sized them:
   output layer, whose K logits are read with an implicit fake class
   (`losses.log_real_odds`).
 
-The discriminator has no batch normalisation, so each example is scored
-independently: a pass over real and fake examples concatenated equals separate
-passes, which the training step exploits.
+The discriminator normalises every hidden layer but the first with
+`SegmentBatchNorm`, the 2017 batch norm without scale or shift
+(`bgan_semi.py:396-401`, `dcgan_ops.py:30-46`). In training each *segment* of
+its input (the real batch, the labeled batch, each generator's fakes) is
+normalised with its own statistics, exactly as the 2017 code's separate
+discriminator calls were, so one concatenated pass equals separate passes; at
+inference the moving averages are used. `disc_norm="none"` removes it, and then
+every example is scored independently.
 """
 
 import math
@@ -34,6 +39,7 @@ __all__ = [
     "Discriminator",
     "Generator",
     "LeakyReLU",
+    "SegmentBatchNorm",
     "conv_specs",
     "make_discriminator",
     "make_generator",
@@ -43,6 +49,10 @@ MAX_CHANNELS = 512
 MAX_POOLINGS = 4
 FIRST_KERNEL = 5
 INIT_STDDEV = 0.02  # DCGAN initialisation, as the 2017 code.
+# The 2017 batch norm: TF1 contrib batch_norm with decay 0.9, epsilon 1e-5
+# (dcgan_ops.py:32).
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
 
 
 class ConvSpec(NamedTuple):
@@ -165,10 +175,13 @@ class Generator(keras.Model):
     self.config = config
     seeds = _seed_stream(seed)
     layers = []
+    def norm_and_activation():
+      norm = [keras.layers.BatchNormalization()] if config.gen_norm == "batch" else []
+      return norm + [keras.layers.ReLU() if config.gen_activation == "relu" else LeakyReLU(0.2)]
+
     if config.arch == "mlp":
       for width in config.mlp_hidden:
-        layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
-                   keras.layers.BatchNormalization(), keras.layers.ReLU()]
+        layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds))] + norm_and_activation()
       layers += [keras.layers.Dense(math.prod(config.example_shape),
                                 kernel_initializer=_kernel_init(seeds)),
                  keras.layers.Reshape(config.example_shape)]
@@ -177,9 +190,8 @@ class Generator(keras.Model):
       specs = conv_specs((height, width), config.gf_dim, config.num_layers)
       coarse_hw, coarse_channels = specs[-1].output_hw, specs[-1].channels
       layers += [keras.layers.Dense(coarse_hw[0] * coarse_hw[1] * coarse_channels,
-                                    kernel_initializer=_kernel_init(seeds)),
-                 keras.layers.BatchNormalization(), keras.layers.ReLU(),
-                 keras.layers.Reshape((coarse_hw[0], coarse_hw[1], coarse_channels))]
+                                    kernel_initializer=_kernel_init(seeds))] + norm_and_activation()
+      layers.append(keras.layers.Reshape((coarse_hw[0], coarse_hw[1], coarse_channels)))
       for index in reversed(range(len(specs))):
         spec = specs[index]
         last = index == 0
@@ -194,7 +206,7 @@ class Generator(keras.Model):
         if any(excess):
           layers.append(keras.layers.Cropping2D(((0, excess[0]), (0, excess[1]))))
         if not last:
-          layers += [keras.layers.BatchNormalization(), keras.layers.ReLU()]
+          layers += norm_and_activation()
     # The output in float32 whatever the policy: losses and samples need it.
     _set_layer_options(layers, precision, synchronized_batch_norm)
     layers.append(keras.layers.Activation(config.output_activation, dtype="float32"))
@@ -206,14 +218,108 @@ class Generator(keras.Model):
     return self.body(z, training=training)
 
 
+class SegmentBatchNorm(keras.layers.Layer):
+  """Batch norm without scale or shift whose batch holds several segments.
+
+  Training normalises each segment s of the batch with its own moments over
+  the examples of s and every non-channel axis:
+
+    y_i = (x_i - mean_s) / sqrt(var_s + epsilon),   i in segment s,
+
+  which is what separate batch-norm passes over the segments compute (the 2017
+  discriminator was called once per input: real, labeled, each generator's
+  fakes). The moving averages follow segment 0 only, the real unlabeled batch
+  in the training steps, because inference sees real data: a departure from
+  the 2017 code, whose shared moving averages also absorbed the fakes'
+  statistics. At inference y = (x - moving_mean) / sqrt(moving_var + epsilon).
+
+  Under a multi-replica `tf.distribute` strategy the per-segment moments are
+  all-reduced, so every replica normalises with the global batch's moments
+  and computes what one device would.
+
+  Args:
+    momentum: m in moving <- m * moving + (1 - m) * batch moment.
+    epsilon: added to the variance.
+  """
+
+  def __init__(self, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, **kwargs):
+    super().__init__(**kwargs)
+    self.momentum = float(momentum)
+    self.epsilon = float(epsilon)
+
+  def build(self, input_shape):
+    channels = (int(input_shape[-1]),)
+    self.moving_mean = self.add_weight(shape=channels, initializer="zeros", trainable=False, autocast=False,
+                                       name="moving_mean")
+    self.moving_variance = self.add_weight(shape=channels, initializer="ones", trainable=False, autocast=False,
+                                           name="moving_variance")
+
+  def call(self, inputs, training=False, segment_sizes=None, update_moving_stats=True):
+    """Normalises `inputs` `[n, ..., C]`.
+
+    Args:
+      inputs: the batch; float32 statistics whatever its dtype.
+      training: batch statistics per segment (True) or moving averages.
+      segment_sizes: sizes of the consecutive segments that make up the batch
+        (ints or scalar tensors summing to n); None: one segment.
+      update_moving_stats: in training, move the averages toward segment 0.
+    """
+    x = tf.cast(inputs, tf.float32)
+    if not training:
+      y = (x - self.moving_mean) * tf.math.rsqrt(self.moving_variance + self.epsilon)
+      return tf.cast(y, inputs.dtype)
+    n = tf.shape(x)[0]
+    if segment_sizes is None:
+      segment_sizes = [n]
+    num_segments = len(segment_sizes)
+    segment_ids = tf.repeat(tf.range(num_segments), tf.stack([tf.cast(s, tf.int32) for s in segment_sizes]))
+    spatial_axes = list(range(1, len(inputs.shape) - 1))
+    per_example = tf.cast(tf.reduce_prod(tf.shape(x)[1:-1]), tf.float32)
+    counts = tf.math.unsorted_segment_sum(tf.ones([n]), segment_ids, num_segments) * per_example
+    counts = self._all_reduce(counts)
+    sums = tf.math.unsorted_segment_sum(tf.reduce_sum(x, axis=spatial_axes), segment_ids, num_segments)
+    means = self._all_reduce(sums) / counts[:, None]
+    # Two passes (mean, then squared deviations): no cancellation in E[x^2] - E[x]^2.
+    expand = [slice(None)] + [None] * len(spatial_axes) + [slice(None)]
+    centered = x - tf.gather(means, segment_ids)[tuple(expand)]
+    squares = tf.math.unsorted_segment_sum(tf.reduce_sum(tf.square(centered), axis=spatial_axes),
+                                           segment_ids, num_segments)
+    variances = self._all_reduce(squares) / counts[:, None]
+    y = centered * tf.gather(tf.math.rsqrt(variances + self.epsilon), segment_ids)[tuple(expand)]
+    if update_moving_stats:
+      decay = 1.0 - self.momentum
+      self.moving_mean.assign(self.moving_mean - decay * (self.moving_mean - tf.stop_gradient(means[0])))
+      self.moving_variance.assign(
+          self.moving_variance - decay * (self.moving_variance - tf.stop_gradient(variances[0])))
+    return tf.cast(y, inputs.dtype)
+
+  @staticmethod
+  def _all_reduce(value):
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+      return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+  def compute_output_shape(self, input_shape):
+    return input_shape
+
+  def get_config(self):
+    return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+
+
 class Discriminator(keras.Model):
   """Maps examples [batch, *example_shape] to K float32 logits [batch, K].
 
-  `features(x)` returns the penultimate (feature) layer, for feature-matching
-  losses. The same architecture serves as the supervised-only classifier.
+  `logits_and_features(x)` also returns the penultimate (feature) layer, for
+  the feature-matching loss. The same architecture serves as the
+  supervised-only classifier (2017: `bgan_semi.py:362-379`, batch norm too).
+
+  Calls take `training` and, in training, `segment_sizes` (the consecutive
+  segments of the batch that `SegmentBatchNorm` normalises separately) and
+  `update_moving_stats`.
 
   Args:
-    config: the `ModelConfig`.
+    config: the `ModelConfig`; `disc_norm` chooses the normalisation.
     seed: integer seed of the weight initializers, or None.
     precision: a Keras dtype policy name for the hidden layers; the logits
       are float32 regardless.
@@ -223,20 +329,25 @@ class Discriminator(keras.Model):
     super().__init__(**kwargs)
     self.config = config
     seeds = _seed_stream(seed)
+    normalise = config.disc_norm == "batch"
     layers = []
     if config.arch == "mlp":
       layers.append(keras.layers.Flatten())
-      for width in config.mlp_hidden[:-1]:
-        layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)),
-                   LeakyReLU(0.2)]
+      for index, width in enumerate(config.mlp_hidden[:-1]):
+        layers.append(keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds)))
+        if normalise and index > 0:
+          layers.append(SegmentBatchNorm())
+        layers.append(LeakyReLU(0.2))
       feature_dim = config.mlp_hidden[-1]
     else:
       height, width, _ = config.example_shape
       specs = conv_specs((height, width), config.df_dim, config.num_layers)
-      for spec in specs:
-        layers += [keras.layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride,
-                                       padding="same", kernel_initializer=_kernel_init(seeds)),
-                   LeakyReLU(0.2)]
+      for index, spec in enumerate(specs):
+        layers.append(keras.layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride, padding="same",
+                                          kernel_initializer=_kernel_init(seeds)))
+        if normalise and index > 0:  # every conv but the first, as in 2017
+          layers.append(SegmentBatchNorm())
+        layers.append(LeakyReLU(0.2))
       layers.append(keras.layers.Flatten())
       feature_dim = specs[-1].channels
     _set_layer_options(layers, precision, False)
@@ -246,12 +357,28 @@ class Discriminator(keras.Model):
     self.output_layer = keras.layers.Dense(config.num_classes, kernel_initializer=_kernel_init(seeds),
                                            dtype="float32")
 
-  def features(self, x):
-    return self.feature_activation(self.feature_layer(self.body(x)))
+  def features(self, x, training=False, segment_sizes=None, update_moving_stats=True):
+    """The penultimate layer's activations `[batch, feature_dim]` (hidden dtype)."""
+    if segment_sizes is None and update_moving_stats:
+      h = self.body(x, training=training)  # the batch norms' defaults: one segment
+    else:
+      h = x
+      for layer in self.body.layers:
+        if isinstance(layer, SegmentBatchNorm):
+          h = layer(h, training=training, segment_sizes=segment_sizes, update_moving_stats=update_moving_stats)
+        else:
+          h = layer(h)
+    return self.feature_activation(self.feature_layer(h))
 
-  def call(self, x, training=False):
-    del training  # No dropout or batch norm: training and inference agree.
-    return self.output_layer(self.features(x))
+  def logits_and_features(self, x, training=False, segment_sizes=None, update_moving_stats=True):
+    """(logits `[batch, K]` float32, features `[batch, feature_dim]`) in one pass."""
+    features = self.features(x, training=training, segment_sizes=segment_sizes,
+                             update_moving_stats=update_moving_stats)
+    return self.output_layer(features), features
+
+  def call(self, x, training=False, segment_sizes=None, update_moving_stats=True):
+    return self.logits_and_features(x, training=training, segment_sizes=segment_sizes,
+                                    update_moving_stats=update_moving_stats)[0]
 
 
 def make_generator(config: ModelConfig, seed=None, name=None, precision="float32",

@@ -8,6 +8,11 @@ import tensorflow as tf
 
 __all__ = ["SGHMC"]
 
+# The 2017 code's noise: xi ~ N(0, 2 alpha eta) with its hard-coded defaults
+# alpha = 0.01 and eta = 2e-4 (bgan_semi.py:26, 58), which run_bgan_semi.py
+# never overrides.
+NOISE_STD_2017 = math.sqrt(2 * 0.01 * 2e-4)
+
 # Variables one optimizer may update; the noise seed of variable i is
 # seed * _MAX_VARIABLES + i, so every variable has its own stream.
 _MAX_VARIABLES = 1 << 20
@@ -38,6 +43,17 @@ class SGHMC(keras.optimizers.Optimizer):
   `add_noise=False` the update is SGD with momentum 1 - alpha, which
   converges to the MAP estimate.
 
+  `noise_form="2017"` injects the 2017 code's noise instead. That code added
+  sum(theta * xi) / N, xi ~ N(0, sigma^2) with sigma = `NOISE_STD_2017`, to the
+  loss (`bgan_semi.py:452-479`), so the step on the weights gets
+
+    n = -eps * xi * sqrt(T) / N,
+
+  whose standard deviation eps * sigma / N is 1e5 to 1e6 times smaller than
+  the Langevin noise at the 2017 settings: the chain is, in effect, SGD with
+  momentum. With friction 0.5 the update is TF1's `MomentumOptimizer(lr,
+  momentum=0.5)` (`bgan_semi.py:206`) with v = -lr * accumulator.
+
   The velocities, the learning rate, the temperature and the step count are
   optimizer variables, so `tf.train.Checkpoint` saves and restores the chain
   exactly, and changing the learning rate or temperature between steps never
@@ -53,7 +69,8 @@ class SGHMC(keras.optimizers.Optimizer):
     friction: alpha in (0, 1]; the momentum decay per step.
     data_size: N, the number of examples the likelihood stands for.
     temperature: T >= 0, scales the variance of the injected noise.
-    add_noise: inject the Langevin noise n (False gives SGD with momentum).
+    add_noise: inject the noise n (False gives SGD with momentum).
+    noise_form: "langevin" (the sampler's noise) or "2017" (see above).
     seed: integer seed of the noise; None draws one at random.
     name: optimizer name.
     **kwargs: other `keras.optimizers.Optimizer` arguments (`clipnorm`, ...).
@@ -72,6 +89,7 @@ class SGHMC(keras.optimizers.Optimizer):
                data_size=1,
                temperature=1.0,
                add_noise=True,
+               noise_form="langevin",
                seed=None,
                name="SGHMC",
                **kwargs):
@@ -85,6 +103,9 @@ class SGHMC(keras.optimizers.Optimizer):
     self.friction = float(friction)
     self.data_size = float(data_size)
     self.add_noise = bool(add_noise)
+    if noise_form not in ("langevin", "2017"):
+      raise ValueError(f"noise_form must be 'langevin' or '2017', got {noise_form!r}")
+    self.noise_form = noise_form
     self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**31)
     self._temperature = self.add_variable(
         shape=(), initializer=keras.initializers.Constant(float(temperature)), name="temperature")
@@ -109,8 +130,12 @@ class SGHMC(keras.optimizers.Optimizer):
     velocity = self._velocities[self._get_variable_index(variable)]
     new_velocity = (1.0 - self.friction) * velocity - eps * gradient
     if self.add_noise:
-      # Variance 2 * alpha * eta * T with eta = eps / N: the step on grad U.
-      noise_std = tf.sqrt(2.0 * self.friction * eps * tf.cast(self._temperature, dtype) / self.data_size)
+      temperature = tf.cast(self._temperature, dtype)
+      if self.noise_form == "2017":
+        noise_std = eps * NOISE_STD_2017 * tf.sqrt(temperature) / self.data_size
+      else:
+        # Variance 2 * alpha * eta * T with eta = eps / N: the step on grad U.
+        noise_std = tf.sqrt(2.0 * self.friction * eps * temperature / self.data_size)
       index = self._get_variable_index(variable)
       noise_seed = tf.stack([tf.constant(self.seed * _MAX_VARIABLES + index, tf.int64),
                              tf.cast(self.iterations, tf.int64)])
@@ -125,6 +150,7 @@ class SGHMC(keras.optimizers.Optimizer):
         "data_size": self.data_size,
         "temperature": float(self._temperature.numpy()),
         "add_noise": self.add_noise,
+        "noise_form": self.noise_form,
         "seed": self.seed,
     })
     return config

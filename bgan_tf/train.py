@@ -24,13 +24,14 @@ import math
 import os
 import tempfile
 import time
-from typing import Callable, Dict, Mapping, NamedTuple, Sequence
+from typing import Callable, Dict, List, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from bgan_tf import data as data_lib
+from bgan_tf import metrics as metrics_lib
 from bgan_tf import run_files, summaries
 from bgan_tf.bgan import BayesianGAN
 from bgan_tf.config import GANConfig, TrainConfig, gan_config_from_dict
@@ -43,7 +44,9 @@ __all__ = [
     "RunError",
     "evaluate_accuracy",
     "learning_rate_factor",
+    "checkpoint_paths",
     "make_checkpoint",
+    "restore_newest_whole",
     "restore_run",
     "train",
 ]
@@ -75,6 +78,61 @@ def make_checkpoint(gan, snapshots, iteration) -> tf.train.Checkpoint:
   return tf.train.Checkpoint(gan=gan, snapshots=snapshots, iteration=iteration)
 
 
+def checkpoint_paths(checkpoint_dir: str) -> List[str]:
+  """The checkpoints the CheckpointManager of `checkpoint_dir` lists, newest first ([] if none)."""
+  state = tf.train.get_checkpoint_state(checkpoint_dir)
+  if state is None:
+    return []
+  paths = [state.model_checkpoint_path] if state.model_checkpoint_path else []
+  return paths + [path for path in reversed(state.all_model_checkpoint_paths) if path not in paths]
+
+
+def restore_newest_whole(checkpoint: tf.train.Checkpoint, checkpoint_dir: str, *, partial: bool = False) -> str:
+  """Restores the newest checkpoint of `checkpoint_dir` whose files read back whole.
+
+  A disk that filled up or a copy that broke off leaves a truncated data file, and TensorFlow's
+  restore then fails deep inside (`IndexError: Read less bytes than requested`, or a
+  `DataLossError` for a bad checksum). The CheckpointManager keeps `max_checkpoints` of them, so
+  an older one is usually whole: the candidates are tried newest first, and a fallback is logged
+  as a warning naming each damaged checkpoint. Each is read in full before it is restored,
+  because a restore that fails half-way has already assigned some variables.
+
+  Args:
+    checkpoint: the object graph to restore into (`make_checkpoint`'s).
+    checkpoint_dir: a CheckpointManager folder.
+    partial: the caller uses only some of the saved objects (the export needs no optimizer
+      slots): do not warn about the rest.
+
+  Returns:
+    The path of the checkpoint restored.
+
+  Raises:
+    RunError: no checkpoint, or none reads back whole (one line naming each and why).
+  """
+  paths = checkpoint_paths(checkpoint_dir)
+  if not paths:
+    raise RunError(f"no checkpoint in {checkpoint_dir}")
+  damaged = []
+  for path in paths:
+    reason = _why_unreadable(path)
+    if reason is None:
+      try:
+        status = checkpoint.restore(path)
+      except _DAMAGE_ERRORS as error:  # the files changed after they were read
+        reason = _describe_damage(error, path)
+      else:
+        status.assert_existing_objects_matched()
+        if partial:
+          status.expect_partial()
+        if damaged:
+          logging.warning("skipped damaged checkpoint%s in %s: %s; restored %s, the newest that reads whole",
+                          "s" if len(damaged) > 1 else "", checkpoint_dir, "; ".join(damaged),
+                          os.path.basename(path))
+        return path
+    damaged.append(f"{os.path.basename(path)} ({reason})")
+  raise RunError(f"no checkpoint in {checkpoint_dir} reads back whole: {'; '.join(damaged)}")
+
+
 class RestoredRun(NamedTuple):
   """A run folder's latest state: see `restore_run`."""
 
@@ -94,10 +152,12 @@ class RestoredRun(NamedTuple):
 
 
 def restore_run(run_dir: str) -> RestoredRun:
-  """Rebuilds a run's models from its config.json and latest checkpoint.
+  """Rebuilds a run's models from its config.json and newest whole checkpoint.
+
+  A damaged newest checkpoint is skipped with a warning (`restore_newest_whole`).
 
   Raises:
-    RunError: not a run folder, or no checkpoint in it.
+    RunError: not a run folder, or no checkpoint in it that reads back whole.
   """
   paths = {name: os.path.join(run_dir, name) for name in (run_files.CONFIG_FILE, run_files.DATASET_FILE)}
   for path in paths.values():
@@ -109,15 +169,37 @@ def restore_run(run_dir: str) -> RestoredRun:
     dataset_info = json.load(f)
   gan_config = gan_config_from_dict(record["gan"])
   train_config = TrainConfig(**record["train"])
-  latest = tf.train.latest_checkpoint(os.path.join(run_dir, run_files.CHECKPOINT_DIR))
-  if latest is None:
-    raise RunError(f"no checkpoint in {os.path.join(run_dir, run_files.CHECKPOINT_DIR)}")
+  checkpoint_dir = os.path.join(run_dir, run_files.CHECKPOINT_DIR)
+  if not checkpoint_paths(checkpoint_dir):  # before the models are built
+    raise RunError(f"no checkpoint in {checkpoint_dir}")
   gan = BayesianGAN(gan_config)
   snapshots = PosteriorSnapshots(gan_config.model, _snapshot_capacity(gan_config, train_config))
   iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
-  # The optimizers' slots are not needed to use the models: expect_partial.
-  make_checkpoint(gan, snapshots, iteration).restore(latest).assert_existing_objects_matched().expect_partial()
-  return RestoredRun(gan, snapshots, int(iteration.numpy()), latest, dataset_info)
+  # The optimizers' slots are not needed to use the models: partial.
+  path = restore_newest_whole(make_checkpoint(gan, snapshots, iteration), checkpoint_dir, partial=True)
+  return RestoredRun(gan, snapshots, int(iteration.numpy()), path, dataset_info)
+
+
+# What reading a damaged checkpoint raises: IndexError for a truncated file, an OpError
+# (DataLossError: bad checksum; NotFoundError: a missing shard) otherwise.
+_DAMAGE_ERRORS = (IndexError, tf.errors.OpError)
+
+
+def _why_unreadable(path):
+  """None if every tensor of the checkpoint `path` reads back (checksums included), else why not."""
+  try:
+    reader = tf.train.load_checkpoint(path)
+    for name in reader.get_variable_to_shape_map():
+      reader.get_tensor(name)
+  except _DAMAGE_ERRORS as error:
+    return _describe_damage(error, path)
+  return None
+
+
+def _describe_damage(error, path):
+  message = error.message if isinstance(error, tf.errors.OpError) else str(error)
+  message = " ".join(message.replace(path, os.path.basename(path)).split()) or type(error).__name__
+  return message if len(message) <= 160 else message[:157] + "..."
 
 
 def _snapshot_capacity(gan_config, train_config):
@@ -126,18 +208,38 @@ def _snapshot_capacity(gan_config, train_config):
   return train_config.max_snapshots if (sampling and train_config.snapshot_every) else 0
 
 
-def evaluate_accuracy(gan: BayesianGAN, dataset, batch_size: int) -> Dict[str, float]:
+def evaluate_accuracy(gan: BayesianGAN, dataset, batch_size: int, snapshots=()) -> Dict[str, float]:
   """Test accuracy of the Bayesian ensemble and of the supervised-only classifier.
 
   Every test example counts, the last partial batch included.
+
+  Args:
+    gan: the model.
+    dataset: a `bgan_tf.data.Dataset` (its test split is scored).
+    batch_size: evaluation batch size.
+    snapshots: posterior snapshot discriminators; when given, also the
+      accuracy of the posterior predictive over the chains and these (what
+      the export serves), as `posterior_acc`.
+
+  Returns:
+    {"semi_supervised_acc": chains only (the 2017 figure), "supervised_acc",
+     and "posterior_acc" with snapshots}.
   """
-  correct_semi = correct_sup = total = 0
+  correct_semi = correct_sup = correct_posterior = total = 0
+  num_chains = len(gan.discriminators)
   for x, y in data_lib.eval_batches(dataset, batch_size):
     y = y.numpy()
-    correct_semi += int(np.sum(np.argmax(gan.predict_proba(x).numpy(), axis=1) == y))
+    chains = gan.predict_proba(x).numpy()
+    correct_semi += int(np.sum(np.argmax(chains, axis=1) == y))
     correct_sup += int(np.sum(np.argmax(gan.classifier_predict_proba(x).numpy(), axis=1) == y))
+    if snapshots:
+      total_probs = chains * num_chains + sum(tf.nn.softmax(m(x, training=False)).numpy() for m in snapshots)
+      correct_posterior += int(np.sum(np.argmax(total_probs, axis=1) == y))
     total += len(y)
-  return {"semi_supervised_acc": correct_semi / total, "supervised_acc": correct_sup / total}
+  accuracies = {"semi_supervised_acc": correct_semi / total, "supervised_acc": correct_sup / total}
+  if snapshots:
+    accuracies["posterior_acc"] = correct_posterior / total
+  return accuracies
 
 
 def train(gan_config: GANConfig,
@@ -198,16 +300,21 @@ class _Loop:
     self.sample_z = (tf.random.stateless_uniform(
         [gan_config.num_generators, train_config.num_sample_images, gan_config.model.z_dim],
         seed=[train_config.data_seed, 1], minval=-1.0, maxval=1.0) if is_image else None)
+    # Real examples the sample diversity is measured against (as many as the grids hold).
+    self.reference_images = (next(iter(data_lib.unlabeled_batches(
+        dataset, train_config.num_sample_images, train_config.data_seed, start_step=0))).numpy()
+                             if is_image else None)
     self.last_results = {}
     self.hook_history = {}
 
   def restore_or_start(self, resume):
     latest = tf.train.latest_checkpoint(self.shared_checkpoints)
     if resume:
-      if latest is None:
-        raise RunError(f"--resume: no checkpoint in {self.shared_checkpoints}")
-      self.checkpoint.restore(latest).assert_existing_objects_matched()
-      logging.info("resumed from %s at iteration %d", latest, int(self.iteration.numpy()))
+      try:
+        path = restore_newest_whole(self.checkpoint, self.shared_checkpoints)
+      except RunError as error:
+        raise RunError(f"--resume: {error}") from None
+      logging.info("resumed from %s at iteration %d", path, int(self.iteration.numpy()))
     elif latest is not None:
       raise RunError(f"{self.run_dir} already holds checkpoints; pass --resume to continue it "
                      "or choose another --run_name")
@@ -231,7 +338,8 @@ class _Loop:
       step_start = time.perf_counter()
       factor = learning_rate_factor(it, cfg.batch_size, cfg.sampler.data_size, tc.lr_decay)
       self.gan.set_learning_rate(sghmc_learning_rate=cfg.sampler.learning_rate * factor,
-                                 adam_learning_rate=cfg.sampler.adam_learning_rate * factor)
+                                 adam_learning_rate=cfg.sampler.adam_learning_rate * factor,
+                                 classifier_learning_rate=cfg.sampler.supervised_learning_rate)
       use_adam = tc.optimizer == "adam" or it < cfg.sampler.adam_burn_in
       x = next(unlabeled)
       if self.semi:
@@ -240,7 +348,9 @@ class _Loop:
         metrics.update(self.gan.supervised_step(x_labeled, y_labeled))
       else:
         metrics = self.gan.discriminator_step(x, use_adam=use_adam)
-      metrics.update(self.gan.generator_step(use_adam=use_adam))
+      # Feature matching compares the fakes with this same real batch, as 2017 did.
+      metrics.update(self.gan.generator_step(
+          x_real=x if self.gan.uses_real_in_generator_step else None, use_adam=use_adam))
       metrics = {name: value.numpy() for name, value in metrics.items()}
       _check_finite(metrics, it + 1, self.manager.latest_checkpoint)
       self.iteration.assign(it + 1)
@@ -248,11 +358,12 @@ class _Loop:
       interval_steps += 1
 
       done = it + 1
+      # Hooks first, so the progress line can show what they measure (e.g. the JS divergence).
+      self._run_hooks(done)
       if done % tc.n_save == 0 or done == tc.train_iter:
         rate = interval_steps / max(step_seconds, 1e-9)
         self._report(done, metrics, rate, factor)
         interval_steps, step_seconds = 0, 0.0
-      self._run_hooks(done)
       burn_in = cfg.sampler.adam_burn_in
       if self.snapshots.capacity and done > burn_in and (done - burn_in) % tc.snapshot_every == 0:
         self.snapshots.add(self.gan.discriminators, done)
@@ -286,8 +397,14 @@ class _Loop:
         "timestamp": time.time(),
     }
     if self.semi:
-      results.update(evaluate_accuracy(self.gan, self.dataset, tc.eval_batch_size))
+      snapshots = self.snapshots.models(exclude_iteration=done)
+      results.update(evaluate_accuracy(self.gan, self.dataset, tc.eval_batch_size, snapshots))
+      results["posterior_models"] = len(self.gan.discriminators) + len(snapshots)
       results["supervised_loss"] = float(metrics["supervised_loss"])
+    images = self._samples()
+    if images is not None:
+      # Mode collapse shows as a diversity near 0 (real data: 1).
+      results["sample_diversity"] = [metrics_lib.sample_diversity(g, self.reference_images) for g in images]
     run_files.write_json(os.path.join(self.run_dir, f"results_{done}.json"), results)
     self.last_results = dict(results)
 
@@ -295,11 +412,18 @@ class _Loop:
     line = (f"iter {done}/{tc.train_iter} | {rate:.2f} it/s | ETA {_format_seconds(eta)} | "
             f"d_loss {np.mean(results['disc_losses']):.4f} | g_loss {np.mean(results['gen_losses']):.4f}")
     if self.semi:
-      line += (f" | semi_acc {results['semi_supervised_acc']:.4f}"
-               f" | sup_acc {results['supervised_acc']:.4f}")
+      line += f" | semi_acc {results['semi_supervised_acc']:.4f}"
+      if "posterior_acc" in results:
+        line += f" | posterior_acc {results['posterior_acc']:.4f} ({results['posterior_models']} models)"
+      line += f" | sup_acc {results['supervised_acc']:.4f}"
+    if "sample_diversity" in results:
+      line += f" | diversity min {min(results['sample_diversity']):.2f}"
+    for name, history in sorted(self.hook_history.items()):  # the latest value of each hook metric
+      line += f" | {name} {history[-1][1]:.4f} (iter {history[-1][0]})"
     logging.info(line)
 
-    grids = self._sample_grids() if (self.writer or tc.save_samples) else {}
+    grids = ({j: summaries.image_grid(g) for j, g in enumerate(images)}
+             if images is not None and (self.writer or tc.save_samples) else {})
     if self.writer:
       scalars = {"loss/disc_mean": np.mean(results["disc_losses"]),
                  "loss/gen_mean": np.mean(results["gen_losses"]),
@@ -311,6 +435,9 @@ class _Loop:
         scalars.update({"accuracy/semi_supervised": results["semi_supervised_acc"],
                         "accuracy/supervised": results["supervised_acc"],
                         "loss/supervised": results["supervised_loss"]})
+        if "posterior_acc" in results:
+          scalars["accuracy/posterior_predictive"] = results["posterior_acc"]
+      scalars.update({f"diversity/generator_{j}": v for j, v in enumerate(results.get("sample_diversity", []))})
       summaries.write_scalars(self.writer, done, scalars)
       summaries.write_image_grids(self.writer, done, {f"samples/generator_{j}": g for j, g in grids.items()})
     if tc.save_samples:
@@ -319,11 +446,11 @@ class _Loop:
     if tc.save_weights:
       self._save_weights(done)
 
-  def _sample_grids(self):
+  def _samples(self):
+    """`[num_generators, num_sample_images, H, W, C]` from the fixed z, or None for vector data."""
     if self.sample_z is None:
-      return {}
-    images = self.gan.generate(self.sample_z).numpy()
-    return {j: summaries.image_grid(images[j]) for j in range(len(images))}
+      return None
+    return self.gan.generate(self.sample_z).numpy()
 
   def _save_weights(self, done):
     arrays = {v.path: v.numpy() for model in self.gan.generators + self.gan.discriminators

@@ -21,18 +21,26 @@ from bgan_tf.bgan import BayesianGAN  # noqa: E402
 from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig  # noqa: E402
 
 
+# "mean": the paper's objective; "2017": logsumexp pooling, J-weighted real
+# term and feature matching, which need the replica-aware pooling.
+OBJECTIVE = sys.argv[2] if len(sys.argv) > 2 else "mean"
+
+
 def config(precision="float32"):
   model = ModelConfig(example_shape=(8, 8, 1), num_classes=3, z_dim=6, gf_dim=4, df_dim=4, num_layers=2)
+  options = (dict(objective="logsumexp", real_weight="num_gen", feature_matching=1.0) if OBJECTIVE == "2017"
+             else {})
   return GANConfig(model=model, sampler=SamplerConfig(data_size=64, learning_rate=0.01), num_gen=2, num_disc=2,
-                   batch_size=8, seed=5, precision=precision)
+                   batch_size=8, seed=5, precision=precision, **options)
 
 
 def one_iteration(gan, x, xl, yl, z_d, z_g):
+  real = x if gan.uses_real_in_generator_step else None
   gan.discriminator_step(x, xl, yl, z=z_d)
-  gan.generator_step(z=z_g)
+  gan.generator_step(z=z_g, x_real=real)
   gan.supervised_step(xl, yl)
   gan.discriminator_step(x, xl, yl, z=z_d, use_adam=True)
-  gan.generator_step(z=z_g, use_adam=True)
+  gan.generator_step(z=z_g, x_real=real, use_adam=True)
 
 
 def variables(gan):
@@ -42,6 +50,32 @@ def variables(gan):
 
 def max_diff(a, b):
   return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+
+
+def pool_gradient_diff(mirrored):
+  """|gradient of the replicas' pooled losses - gradient of the pooled global losses|.
+
+  Per-pair losses that differ a lot between the replicas' slices, so that
+  pooling each replica's own means (rather than the global means) would show.
+  """
+  slices = tf.constant([[3.0, -1.0, 0.5], [-2.0, 4.0, 1.5]])
+  with mirrored.strategy.scope():
+    theta = tf.Variable([0.3, -0.7, 1.1])
+
+  def replica_gradient():
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    with tf.GradientTape() as tape:
+      per_pair = theta * tf.gather(slices, replica) + theta**2
+      loss = mirrored._pool(per_pair) / mirrored.num_replicas  # pylint: disable=protected-access
+    return tape.gradient(loss, theta)
+
+  summed = mirrored.strategy.reduce(tf.distribute.ReduceOp.SUM, mirrored.strategy.run(replica_gradient), axis=None)
+  exact_theta = tf.Variable(theta.numpy())
+  with tf.GradientTape() as tape:
+    global_losses = exact_theta * tf.reduce_mean(slices, axis=0) + exact_theta**2
+    exact = tf.reduce_logsumexp(global_losses) if mirrored.config.objective == "logsumexp" else tf.reduce_mean(
+        global_losses)
+  return float(np.max(np.abs(summed.numpy() - tape.gradient(exact, exact_theta).numpy())))
 
 
 def main(out_dir):
@@ -57,6 +91,7 @@ def main(out_dir):
   one_iteration(single, x, xl, yl, z_d, z_g)
   one_iteration(mirrored, x, xl, yl, z_d, z_g)
   result = {"iteration_max_abs_diff": max_diff(variables(single), variables(mirrored))}
+  result["pool_gradient_diff"] = pool_gradient_diff(mirrored)
 
   # Checkpoints cross strategies in both directions.
   mirrored_path = tf.train.Checkpoint(gan=mirrored).save(os.path.join(out_dir, "mirrored"))

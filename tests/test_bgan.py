@@ -12,9 +12,11 @@ from bgan_tf.models import make_discriminator, make_generator
 BATCH = 4
 
 
-def tiny_config(num_classes=1, data_size=64, sampler=None, **kwargs):
+def tiny_config(num_classes=1, data_size=64, sampler=None, disc_norm="none", **kwargs):
+  # disc_norm "none" by default: the exact-update tests below score examples
+  # in separate passes; the batch-norm tests set "batch".
   model = ModelConfig(example_shape=(8, 8, 1), num_classes=num_classes, z_dim=6, gf_dim=4, df_dim=4,
-                      num_layers=2)
+                      num_layers=2, disc_norm=disc_norm)
   return GANConfig(model=model, sampler=SamplerConfig(data_size=data_size, **(sampler or {})),
                    batch_size=BATCH, **kwargs)
 
@@ -206,3 +208,119 @@ def test_wasserstein_critic_weights_are_clipped():
   gan = BayesianGAN(tiny_config(wasserstein=True, clip_value=0.01, ml=True))
   gan.discriminator_step(batch(9))
   assert max(np.abs(v.numpy()).max() for v in gan.discriminator_variables) <= 0.01 + 1e-7
+
+
+# ------------------------------------------- the 2017 options: batch norm, objectives, pairing
+
+
+def _segment_logits(disc, *pieces):
+  """A discriminator's training-mode logits and features, one batch-norm pass per piece."""
+  outputs = [disc.logits_and_features(p, training=True, update_moving_stats=False) for p in pieces]
+  return [o[0] for o in outputs], [o[1] for o in outputs]
+
+
+def test_discriminator_step_with_batch_norm_equals_separate_passes_per_segment():
+  config = tiny_config(num_gen=2, disc_norm="batch", sampler=dict(add_noise=False, learning_rate=0.01))
+  gan = BayesianGAN(config)
+  disc = gan.discriminators[0]
+  x, z = batch(1), gan.sample_z()
+  theta0 = values(disc.trainable_variables)
+  fakes = [g(z[i], training=True) for i, g in enumerate(gan.generators)]
+  with tf.GradientTape() as tape:
+    (real, fake0, fake1), _ = _segment_logits(disc, x, *fakes)
+    nll = losses.bgan_discriminator_loss(real, tf.stack([fake0, fake1]))
+    objective = nll - losses.gaussian_log_prior(disc.trainable_variables, 1.0) / 64
+  grads = tape.gradient(objective, disc.trainable_variables)
+  metrics = gan.discriminator_step(x, z=z)
+  assert metrics["disc_losses"].numpy()[0] == pytest.approx(nll.numpy(), rel=1e-5)
+  for before, grad, after in zip(theta0, grads, disc.trainable_variables):
+    np.testing.assert_allclose(after.numpy(), before - 0.01 * grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("objective,real_weight", [("mean", "one"), ("mean", "num_gen"), ("logsumexp", "num_gen"),
+                                                   ("logsumexp", "one")])
+def test_discriminator_objective_options(objective, real_weight):
+  config = tiny_config(num_classes=3, num_gen=3, disc_norm="batch", objective=objective, real_weight=real_weight)
+  gan = BayesianGAN(config)
+  disc = gan.discriminators[0]
+  x, xl, z = batch(1), batch(2), gan.sample_z()
+  yl = tf.constant([0, 1, 2, 1])
+  fakes = [g(z[i], training=True) for i, g in enumerate(gan.generators)]
+  logits, _ = _segment_logits(disc, x, xl, *fakes)
+  sup = losses.supervised_loss(logits[1], yl).numpy()
+  real = np.mean(tf.nn.softplus(-tf.reduce_logsumexp(logits[0], -1)).numpy())
+  fake = np.array([np.mean(tf.nn.softplus(tf.reduce_logsumexp(f, -1)).numpy()) for f in logits[2:]])
+  w = 3.0 if real_weight == "num_gen" else 1.0
+  if objective == "logsumexp":  # bgan_semi.py:281-288
+    expected = np.log(np.sum(np.exp(sup + w * real + fake)))
+  else:
+    expected = sup + w * real + fake.mean()
+  metrics = gan.discriminator_step(x, xl, yl, z=z, use_adam=True)
+  assert metrics["disc_losses"].numpy()[0] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("objective", ["mean", "logsumexp"])
+def test_generator_loss_with_feature_matching(objective):
+  config = tiny_config(num_gen=2, num_disc=2, disc_norm="batch", objective=objective, feature_matching=1.0)
+  gan = BayesianGAN(config)
+  x, z = batch(3), gan.sample_z()
+  fakes = [g(z[i], training=True) for i, g in enumerate(gan.generators)]
+  expected = []
+  per_pair = np.zeros([2, 2])  # [generator, discriminator]
+  for k, disc in enumerate(gan.discriminators):
+    logits, features = _segment_logits(disc, x, *fakes)
+    for j in range(2):
+      gan_term = np.mean(tf.nn.softplus(-tf.reduce_logsumexp(logits[1 + j], -1)).numpy())
+      residual = np.abs(features[1 + j].numpy() - features[0].numpy())
+      huber = np.where(residual < 1.0, 0.5 * residual**2, residual - 0.5).mean()  # dcgan_ops.py:48-53
+      per_pair[j, k] = gan_term + huber
+  for j in range(2):
+    expected.append(np.log(np.sum(np.exp(per_pair[j]))) if objective == "logsumexp" else per_pair[j].mean())
+  with pytest.raises(ValueError, match="x_real"):
+    gan.generator_step(z=z)
+  metrics = gan.generator_step(z=z, x_real=x, use_adam=True)
+  np.testing.assert_allclose(metrics["gen_losses"].numpy(), expected, rtol=1e-5)
+  assert [f.experimental_get_tracing_count() for f in gan.step_functions().values()].count(1) == 1
+
+
+def test_chain_pairing_pairs_generators_and_discriminators_of_the_same_chain():
+  config = tiny_config(num_gen=2, num_disc=1, num_mcmc=2, disc_norm="batch", pairing="chain")
+  gan = BayesianGAN(config)
+  # Generator j * M + m is theta_g^{j,m}; discriminator k * M + m is theta_d^{k,m}.
+  assert [gan._paired_generators(k) for k in range(2)] == [[0, 2], [1, 3]]
+  assert [gan._judges(j) for j in range(4)] == [[0], [1], [0], [1]]
+  everyone = BayesianGAN(tiny_config(num_gen=2, num_disc=1, num_mcmc=2))
+  assert everyone._paired_generators(1) == [0, 1, 2, 3]
+  x, z = batch(1), gan.sample_z()
+  fakes = [g(z[i], training=True) for i, g in enumerate(gan.generators)]
+  expected = []
+  for k, disc in enumerate(gan.discriminators):
+    (real, *fake), _ = _segment_logits(disc, x, fakes[k], fakes[k + 2])
+    expected.append(losses.bgan_discriminator_loss(real, tf.stack(fake)).numpy())
+  metrics = gan.discriminator_step(x, z=z, use_adam=True)
+  np.testing.assert_allclose(metrics["disc_losses"].numpy(), expected, rtol=1e-5)
+
+
+def test_the_2017_prior_is_a_mean_per_variable():
+  config = tiny_config(num_gen=1, sampler=dict(prior_form="2017", prior_std=2.0))
+  gan = BayesianGAN(config)
+  disc = gan.discriminators[0]
+  expected = sum(np.mean((v.numpy() / 2.0)**2) for v in disc.trainable_variables) / 64
+  assert float(gan._prior_term(disc)) == pytest.approx(expected, rel=1e-5)
+  gaussian = BayesianGAN(tiny_config(num_gen=1, sampler=dict(prior_std=2.0)))
+  assert float(gaussian._prior_term(gaussian.discriminators[0])) != pytest.approx(expected, rel=1e-2)
+
+
+def test_classifier_takes_its_own_constant_learning_rate():
+  gan = BayesianGAN(tiny_config(num_classes=3, num_gen=1))
+  gan.set_learning_rate(sghmc_learning_rate=1e-3, adam_learning_rate=2e-3, classifier_learning_rate=5e-5)
+  assert float(gan.optimizers["adam_classifier"].learning_rate.numpy()) == pytest.approx(5e-5)
+  assert float(gan.optimizers["adam_d"].learning_rate.numpy()) == pytest.approx(2e-3)
+  gan.set_learning_rate(adam_learning_rate=3e-3)
+  assert float(gan.optimizers["adam_classifier"].learning_rate.numpy()) == pytest.approx(3e-3)
+
+
+def test_an_ml_ensemble_weighs_its_real_term_once_whatever_real_weight_says():
+  bayes = BayesianGAN(tiny_config(num_gen=3, real_weight="num_gen"))
+  ensemble = BayesianGAN(tiny_config(num_gen=3, num_disc=3, ml_ensemble=3, real_weight="num_gen"))
+  assert (bayes._real_weight, ensemble._real_weight) == (3.0, 1.0)

@@ -13,6 +13,11 @@ SAMPLER = SamplerConfig(data_size=100)
     (dict(ml=True, num_gen=2), "ml trains one plain GAN"),
     (dict(ml_ensemble=3, num_gen=2, num_disc=3), "ml_ensemble=3"),
     (dict(wasserstein=True), "wasserstein"),
+    (dict(pairing="diagonal"), "pairing"),
+    (dict(objective="max"), "objective"),
+    (dict(real_weight="two"), "real_weight"),
+    (dict(feature_matching=-1.0), "feature_matching"),
+    (dict(ml_ensemble=2, num_gen=2, num_disc=2, pairing="chain"), "ml_ensemble pairs"),
 ])
 def test_invalid_gan_configs(kwargs, message):
   with pytest.raises(ValueError, match=message):
@@ -21,14 +26,19 @@ def test_invalid_gan_configs(kwargs, message):
 
 @pytest.mark.parametrize("kwargs", [dict(example_shape=(8, 8)), dict(example_shape=(10,)),
                                     dict(example_shape=(8, 8, 1), arch="resnet"),
-                                    dict(example_shape=(8, 8, 1), num_layers=0)])
+                                    dict(example_shape=(8, 8, 1), num_layers=0),
+                                    dict(example_shape=(8, 8, 1), disc_norm="layer"),
+                                    dict(example_shape=(8, 8, 1), gen_norm="layer"),
+                                    dict(example_shape=(8, 8, 1), gen_activation="gelu")])
 def test_invalid_model_configs(kwargs):
   with pytest.raises(ValueError):
     ModelConfig(**kwargs)
 
 
 @pytest.mark.parametrize("kwargs", [dict(data_size=0), dict(data_size=10, learning_rate=0),
-                                    dict(data_size=10, friction=0), dict(data_size=10, prior_std=-1)])
+                                    dict(data_size=10, friction=0), dict(data_size=10, prior_std=-1),
+                                    dict(data_size=10, noise_form="cold"), dict(data_size=10, prior_form="laplace"),
+                                    dict(data_size=10, supervised_learning_rate=0.0)])
 def test_invalid_sampler_configs(kwargs):
   with pytest.raises(ValueError):
     SamplerConfig(**kwargs)
@@ -39,3 +49,28 @@ def test_derived_sizes():
   assert (config.num_generators, config.num_discriminators) == (20, 4)
   assert not config.maximum_likelihood
   assert GANConfig(model=MODEL, sampler=SAMPLER, ml_ensemble=2, num_gen=2, num_disc=2).maximum_likelihood
+
+
+def test_runs_written_before_discriminator_batch_norm_restore_without_it():
+  import dataclasses
+  from bgan_tf.config import gan_config_from_dict
+  record = dataclasses.asdict(GANConfig(model=MODEL, sampler=SAMPLER))
+  del record["model"]["disc_norm"]
+  assert gan_config_from_dict(record).model.disc_norm == "none"
+  assert GANConfig(model=MODEL, sampler=SAMPLER).model.disc_norm == "batch"
+
+
+def test_recipes_fill_every_option_and_differ_where_2017_differs():
+  from bgan_tf.recipes import recipe_values
+  for program in ("semi", "unsupervised", "synth"):
+    ours, original = recipe_values("bgan_tf", program, 0.005), recipe_values("2017", program, 0.005)
+    assert set(ours) == set(original)
+  original = recipe_values("2017", "semi", 0.005)
+  assert original["adam_lr"] == 0.005 and original["sup_lr"] == pytest.approx(0.05 * 0.005)
+  assert (original["noise"], original["prior"], original["friction"], original["burn_in"]) == ("2017", "2017", 0.5, 5000)
+  assert (original["objective"], original["real_weight"], original["feature_matching"]) == ("logsumexp", "num_gen", 1.0)
+  synth = recipe_values("2017", "synth", 0.01)
+  assert (synth["mlp_hidden"], synth["gen_norm"], synth["optimizer"], synth["real_weight"]) == (
+      ["1000"], "none", "adam", "one")
+  with pytest.raises(ValueError, match="recipe"):
+    recipe_values("2016", "semi", 0.005)

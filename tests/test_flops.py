@@ -115,3 +115,19 @@ def test_the_discriminator_step_skips_the_data_gradient_and_the_generator_step_d
   assert {(p.batch, p.count) for p in disc_step} == {(64 + 64 + 6 * 64, 2)}
   transposed = [p for p in passes if p.layer.kind == "conv2d_transpose" and p.kind == "forward"]
   assert transposed and all(p.op == "conv2d_backprop_input" for p in transposed)
+
+
+def test_feature_matching_adds_the_real_batch_and_chain_pairing_removes_pairs():
+  model = ModelConfig(example_shape=(32, 32, 3), num_classes=10, gf_dim=64, df_dim=96, num_layers=4)
+  sampler = SamplerConfig(data_size=50000)
+
+  def disc_rows(**kwargs):
+    config = GANConfig(model=model, sampler=sampler, num_gen=3, num_mcmc=2, batch_size=8, **kwargs)
+    return {p.step: p.batch for p in flops.iteration_passes(config) if p.network == "discriminator"}
+  assert disc_rows() == {"discriminator_step": 8 + 8 + 6 * 8, "generator_step": 6 * 8}
+  assert disc_rows(feature_matching=1.0)["generator_step"] == 8 + 6 * 8
+  assert disc_rows(pairing="chain") == {"discriminator_step": 8 + 8 + 3 * 8, "generator_step": 3 * 8}
+  # The 2017 structure does not depend on our options.
+  plain = GANConfig(model=model, sampler=sampler, num_gen=3, num_mcmc=2, batch_size=8)
+  matched = GANConfig(model=model, sampler=sampler, num_gen=3, num_mcmc=2, batch_size=8, feature_matching=1.0)
+  assert flops.reference_iteration_flops(plain) == flops.reference_iteration_flops(matched)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -53,6 +54,7 @@ def test_semi_supervised_run_writes_every_output(tmp_path):
     assert {"disc_losses", "gen_losses", "supervised_acc", "semi_supervised_acc", "timestamp"} <= set(results)
     assert len(results["gen_losses"]) == 2 and len(results["disc_losses"]) == 1
     assert 0.0 <= results["semi_supervised_acc"] <= 1.0
+    assert len(results["sample_diversity"]) == 2 and all(d >= 0 for d in results["sample_diversity"])
   pngs = sorted(glob.glob(str(run_dir / "samples" / "*.png")))
   assert len(pngs) == 4  # 2 generators x 2 reports
   assert Image.open(pngs[0]).size == (64, 64)  # 64 samples of 8x8 in an 8x8 grid
@@ -64,6 +66,7 @@ def test_semi_supervised_run_writes_every_output(tmp_path):
   accumulator.Reload()
   tags = set(accumulator.Tags()["tensors"])
   assert {"accuracy/semi_supervised", "accuracy/supervised", "loss/disc_0", "loss/gen_1", "learning_rate",
+          "diversity/generator_0", "diversity/generator_1",
           "iterations_per_second", "samples/generator_0"} <= tags
   assert [e.step for e in accumulator.Tensors("accuracy/semi_supervised")] == [2, 4]
 
@@ -103,10 +106,53 @@ def test_resume_refuses_a_changed_configuration(tmp_path):
     run_in_process("unsupervised", common)
 
 
+def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path):
+  common = TINY[:-2] + ["--N=20", "--num_gen=2", "--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}"]
+  run_in_process("semi", common + ["--recipe=2017", "--lr=0.004", "--run_name=original"])
+  with open(tmp_path / "original" / "config.json") as f:
+    gan = json.load(f)["gan"]
+  assert (gan["objective"], gan["real_weight"], gan["pairing"], gan["feature_matching"]) == (
+      "logsumexp", "num_gen", "all", 1.0)
+  assert gan["model"]["disc_norm"] == "batch"
+  sampler = gan["sampler"]
+  assert (sampler["noise_form"], sampler["prior_form"], sampler["friction"], sampler["adam_burn_in"]) == (
+      "2017", "2017", 0.5, 5000)
+  assert sampler["adam_learning_rate"] == 0.004  # Adam at lr x decay, as 2017
+  assert sampler["supervised_learning_rate"] == pytest.approx(0.05 * 0.004)
+  flagfile = (tmp_path / "original" / "flags.txt").read_text()
+  assert "--noise=2017" in flagfile and "--burn_in=5000" in flagfile  # the resolved values are recorded
+
+  run_in_process("semi", common + ["--recipe=2017", "--pairing=chain", "--burn_in=1", "--run_name=changed"])
+  with open(tmp_path / "changed" / "config.json") as f:
+    gan = json.load(f)["gan"]
+  assert (gan["pairing"], gan["sampler"]["adam_burn_in"], gan["objective"]) == ("chain", 1, "logsumexp")
+
+
+def test_several_discriminator_samples_train_without_non_finite_losses(tmp_path):
+  # A test-sized version of the run that stopped on a non-finite generator
+  # loss at iteration 741 before the 2017 normalisation: J_d = 2.
+  results = run_in_process("semi", ["--dataset=digits", "--N=100", "--num_disc=2", "--num_gen=2", "--num_mcmc=2",
+                                    "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
+                                    "--train_iter=150", "--burn_in=50", "--lr_decay=0", "--n_save=50",
+                                    "--snapshot_every=25", "--notensorboard", f"--out_dir={tmp_path}",
+                                    "--run_name=jd2"])
+  assert len(results["disc_losses"]) == 4 and np.all(np.isfinite(results["disc_losses"]))
+  assert np.all(np.isfinite(results["gen_losses"]))
+
+
+def test_validation_split_replaces_the_test_set(tmp_path):
+  run_in_process("semi", TINY + ["--N=20", "--train_iter=2", "--n_save=2", "--validation_size=300",
+                                 f"--out_dir={tmp_path}", "--run_name=val"])
+  with open(tmp_path / "val" / "config.json") as f:
+    assert json.load(f)["gan"]["sampler"]["data_size"] == 1437 - 300  # the held-out part leaves training
+  result = run_subprocess("run_bgan_semi", TINY + ["--validation_size=1437", f"--out_dir={tmp_path}"], timeout=120)
+  assert result.returncode == 2 and "validation split of 1437 examples" in result.stderr
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
   # Three sane Adam iterations (checkpointed), then an absurd SGHMC step size.
   with pytest.raises(NonFiniteLossError, match="at iteration 4; stopped, last good checkpoint kept"):
-    run_in_process("unsupervised", TINY + ["--burn_in=3", "--lr=1e30", "--train_iter=50", "--n_save=1",
+    run_in_process("unsupervised", TINY + ["--burn_in=3", "--lr=1e30", "--adam_lr=2e-4", "--train_iter=50", "--n_save=1",
                                            f"--out_dir={tmp_path}", "--run_name=nan"])
   latest = tf.train.latest_checkpoint(str(tmp_path / "nan" / "checkpoints"))
   assert latest.endswith("ckpt-3")
@@ -141,6 +187,106 @@ def test_bad_data_requests_fail_with_one_line_and_exit_code_2(tmp_path, args, me
   assert len(errors) == 1 and message in errors[0]
   assert "Traceback" not in result.stderr
   assert not os.listdir(tmp_path)  # nothing written before the inputs were checked
+
+
+
+
+def _permission_bits_bind():
+  """False for root (with CAP_DAC_OVERRIDE), who writes into a folder of mode 0555 and rightly
+  passes the programs' check: an unwritable folder cannot be made with chmod then."""
+  with tempfile.TemporaryDirectory() as folder:
+    os.chmod(folder, 0o555)
+    try:
+      return not os.access(folder, os.W_OK)
+    finally:
+      os.chmod(folder, 0o755)
+
+
+PERMISSION_BITS_BIND = _permission_bits_bind()
+BAD_PATHS = {
+    # case: (arguments, message in the error line). {tmp} holds a_file, and read_only/ (mode 0555).
+    "out_dir_is_a_file": (["--out_dir={tmp}/a_file"], "--out_dir={tmp}/a_file: cannot write there: it is a file"),
+    "out_dir_under_a_file": (["--out_dir={tmp}/a_file/runs"], "there: {tmp}/a_file is a file, not a folder"),
+    "run_folder_is_a_file": (["--out_dir={tmp}", "--run_name=a_file"],
+                             "run folder {tmp}/a_file: cannot write there: it is a file"),
+    "resumed_run_folder_is_a_file": (["--out_dir={tmp}", "--run_name=a_file", "--resume"],
+                                     "run folder {tmp}/a_file: cannot write there: it is a file"),
+    "export_base_is_a_file": (["--export", "--export_base={tmp}/a_file"],
+                              "cannot write to {tmp}/a_file: it is a file"),
+    "export_base_under_a_file": (["--export", "--export_base={tmp}/a_file/export"],
+                                 "cannot write to {tmp}/a_file/export: {tmp}/a_file is a file"),
+    "model_folder_is_a_file": (["--export", "--export_base={tmp}", "--model_name=a_file"],
+                               "cannot write to {tmp}/a_file: it is a file"),
+    "out_dir_not_writable": (["--out_dir={tmp}/read_only/runs"], "there: {tmp}/read_only is not writable"),
+    "run_folder_not_writable": (["--out_dir={tmp}", "--run_name=read_only"],
+                                "run folder {tmp}/read_only: cannot write there: it is not writable"),
+    "export_base_not_writable": (["--export", "--export_base={tmp}/read_only"],
+                                 "cannot write to {tmp}/read_only: it is not writable"),
+}
+NEEDS_PERMISSIONS = {case for case in BAD_PATHS if case.endswith("not_writable")}
+
+
+@pytest.fixture(scope="module")
+def bad_path_results(tmp_path_factory):
+  """Runs run_bgan_semi on every bad output path concurrently (each loads TensorFlow for seconds)."""
+  tmp = tmp_path_factory.mktemp("bad_paths")
+  (tmp / "a_file").write_text("in the way\n")
+  (tmp / "read_only").mkdir(mode=0o555)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  processes = {}
+  for case, (args, _) in BAD_PATHS.items():
+    if case in NEEDS_PERMISSIONS and not PERMISSION_BITS_BIND:
+      continue
+    # A data set that cannot load: an error about it would mean the paths were checked too late.
+    args = ["--dataset=mnist", f"--data_path={tmp}/no_data"] + [a.format(tmp=tmp) for a in args]
+    processes[case] = subprocess.Popen([sys.executable, os.path.join(REPO, "bin", "run_bgan_semi")] + args,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+  results = {case: (p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for case, p in processes.items()}
+  yield results, tmp
+  os.chmod(tmp / "read_only", 0o755)
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(case, marks=pytest.mark.skipif(
+        case in NEEDS_PERMISSIONS and not PERMISSION_BITS_BIND,
+        reason="this process (root) may write into a folder of mode 0555: no unwritable folder to refuse"))
+    for case in BAD_PATHS])
+def test_bad_output_paths_fail_with_one_line_and_exit_code_2_before_the_data_loads(bad_path_results, case):
+  results, tmp = bad_path_results
+  code, _, stderr = results[case]
+  assert code == 2, stderr[-2000:]
+  errors = [line for line in stderr.strip().splitlines() if "error:" in line]
+  assert len(errors) == 1, errors
+  assert errors[0].startswith("run_bgan_semi: error: ")
+  assert BAD_PATHS[case][1].format(tmp=tmp) in errors[0], errors[0]
+  assert "Traceback" not in stderr
+  assert sorted(os.listdir(tmp)) == ["a_file", "read_only"] and not os.listdir(tmp / "read_only")
+
+
+def test_folder_problem_names_what_is_in_the_way(tmp_path, monkeypatch):
+  from bgan_tf.run_files import folder_problem
+  (tmp_path / "a_file").write_text("")
+  (tmp_path / "folder").mkdir()
+  os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+  assert folder_problem(str(tmp_path / "folder")) is None
+  assert folder_problem(str(tmp_path / "new" / "deeper")) is None
+  assert folder_problem(str(tmp_path / "a_file")) == "it is a file, not a folder"
+  assert folder_problem(str(tmp_path / "a_file" / "x" / "y")) == f"{tmp_path}/a_file is a file, not a folder"
+  assert folder_problem(str(tmp_path / "dangling" / "x")) == f"{tmp_path}/dangling is a broken symbolic link"
+  # Permissions as os.access reports them (root passes every check of the bits, so fake them).
+  monkeypatch.setattr(os, "access", lambda path, mode: path != str(tmp_path / "folder"))
+  assert folder_problem(str(tmp_path / "folder")) == "it is not writable"
+  assert folder_problem(str(tmp_path / "folder" / "new")) == f"{tmp_path}/folder is not writable"
+
+
+def test_a_run_prints_its_progress_lines_but_not_tensorflows_checkpoint_timing(tmp_path):
+  # TensorFlow's functional_saver.py logs "Sharding callback duration" through absl at every save.
+  result = run_subprocess("run_bgan", TINY + ["--train_iter=2", "--n_save=1", f"--out_dir={tmp_path}",
+                                              "--run_name=quiet", "--notensorboard"])
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert tf.train.latest_checkpoint(str(tmp_path / "quiet" / "checkpoints")).endswith("ckpt-2")
+  assert "iter 1/2" in result.stderr and "iter 2/2" in result.stderr
+  assert "Sharding callback" not in result.stderr
 
 
 @pytest.mark.slow
@@ -178,6 +324,8 @@ def test_synthetic_experiment_tracks_js_divergence(tmp_path):
     history = json.load(f)["js_divergence"]
   assert [step for step, _ in history] == [10, 20]
   assert all(0.0 <= value <= np.log(2) + 1e-9 for _, value in history)
+  # The figure the program exists for is on its progress line.
+  assert f"iter 20/20" in result.stderr and f"js_divergence {history[-1][1]:.4f} (iter 20)" in result.stderr
   assert Image.open(run_dir / "pca" / "iter_0000020.png").size == (480, 480)
   assert Image.open(run_dir / "js_divergence.png").size == (640, 400)
   events = glob.glob(str(run_dir / "tensorboard" / "events.out.tfevents.*"))

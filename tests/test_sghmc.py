@@ -49,6 +49,32 @@ def _gaussian_draws(temperature=1.0, seed=1):
   return target, moments_with_tolerance(draws)
 
 
+@pytest.mark.parametrize("temperature", [1.0, 0.25])
+def test_the_2017_noise_form_is_the_gradient_of_a_loss_noise_term(temperature):
+  # 2017 added sum(theta * xi) / N to the loss, xi ~ N(0, 2 * 0.01 * 2e-4):
+  # the first step moves theta by -eps * xi / N (bgan_semi.py:452-479).
+  lr, data_size = 0.02, 50
+  theta = tf.Variable(tf.zeros([200_000]))
+  opt = SGHMC(learning_rate=lr, friction=0.5, data_size=data_size, temperature=temperature, noise_form="2017",
+              seed=0)
+  _one_step(opt, theta, np.zeros(200_000))
+  expected = lr * np.sqrt(2 * 0.01 * 2e-4) * np.sqrt(temperature) / data_size
+  assert np.std(theta.numpy()) == pytest.approx(expected, rel=0.01)
+  # 1e4 times smaller than the Langevin noise of the same step, even here.
+  assert expected < 1e-3 * SGHMC.noise_std(lr, 0.5, data_size, temperature)
+
+
+def test_friction_one_half_without_noise_is_tf_momentum_sgd():
+  # The 2017 --optimizer=sgd: MomentumOptimizer(lr, momentum=0.5) (bgan_semi.py:206).
+  theta, reference = tf.Variable([1.0, -2.0]), tf.Variable([1.0, -2.0])
+  opt = SGHMC(learning_rate=0.1, friction=0.5, data_size=10, add_noise=False)
+  momentum = tf.keras.optimizers.SGD(learning_rate=0.1, momentum=0.5)
+  for gradient in ([0.5, 1.0], [-1.0, 2.0], [0.3, -0.7]):
+    _one_step(opt, theta, np.array(gradient))
+    momentum.apply_gradients([(tf.constant(gradient), reference)])
+    np.testing.assert_allclose(theta.numpy(), reference.numpy(), rtol=1e-6)
+
+
 def test_correlated_gaussian_moments_match_and_wrong_targets_are_rejected():
   target, (mean, cov, mean_tol, cov_tol, ess) = _gaussian_draws()
   assert ess.min() > 20_000

@@ -12,6 +12,7 @@ training streams stay resumable by step number.
 from bgan_tf.data.dataset import DataError
 from bgan_tf.data.dataset import Dataset
 from bgan_tf.data.dataset import dataset_from_arrays
+from bgan_tf.data.dataset import hold_out_validation
 from bgan_tf.data.dataset import scale_to_unit_interval
 from bgan_tf.data.loaders import CELEB_ATTRIBUTES
 from bgan_tf.data.loaders import DATASET_NAMES
@@ -28,6 +29,7 @@ __all__ = [
     "Dataset",
     "dataset_from_arrays",
     "eval_batches",
+    "hold_out_validation",
     "labeled_batches",
     "load_dataset",
     "scale_to_unit_interval",

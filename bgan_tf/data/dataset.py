@@ -17,6 +17,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "dataset_from_arrays",
+    "hold_out_validation",
     "scale_to_unit_interval",
 ]
 
@@ -163,6 +164,45 @@ def dataset_from_arrays(name, x_train, y_train, x_test, y_test, *,
       _train_images=x_train,
       _test_images=x_test,
   )
+
+
+def hold_out_validation(dataset: Dataset, size: int, seed: int) -> Dataset:
+  """The same data set with `size` training examples moved into the test split.
+
+  Hyperparameters are chosen on such a split, never on the test set: the
+  returned data set's "test" split is the held-out part of the training
+  set, and its training split is the rest (labeled subsets and streams draw
+  from that rest only). The real test set is not in it at all.
+
+  Args:
+    dataset: a loaded `Dataset`.
+    size: examples to hold out, 1 <= size < train_size.
+    seed: seeds which examples are held out (a fixed permutation).
+
+  Returns:
+    A new `Dataset`.
+
+  Raises:
+    DataError: `size` out of range.
+  """
+  if not 1 <= size < dataset.train_size:
+    raise DataError(f"{dataset.source}: a validation split of {size} examples needs 1 <= size < "
+                    f"{dataset.train_size} (the training set)")
+  order = np.random.default_rng(seed).permutation(dataset.train_size)
+  held, kept = np.sort(order[:size]), np.sort(order[size:])
+  stored = "_train_images" if dataset._train_images is not None else "_train_files"
+  values = getattr(dataset, stored)
+  test_field = stored.replace("train", "test")
+  changes = {
+      "source": f"{dataset.source} (validation: {size} examples held out of the training set, seed {seed})",
+      "train_size": len(kept), "test_size": len(held),
+      "train_labels": dataset.train_labels[kept], "test_labels": dataset.train_labels[held],
+      stored: values[kept], test_field: values[held],
+  }
+  # The real test split is dropped, not kept beside the validation split.
+  other = "_test_files" if test_field == "_test_images" else "_test_images"
+  changes[other] = None
+  return dataclasses.replace(dataset, **changes)
 
 
 def scale_to_unit_interval(raw, pixel_range) -> tf.Tensor:

@@ -1,0 +1,166 @@
+"""Validation-split pilots: the runs that chose the `bgan_tf` recipe's defaults.
+
+Every candidate is a set of `run_bgan_semi` flags on top of shared settings
+(the README's digits command by default). Each run holds `--validation_size`
+examples out of the *training* set (`run_bgan_semi --validation_size`) and is
+scored on them: the error, NLL and ECE of its posterior predictive (chains
+plus snapshots, `semi_runs.evaluate_run`). The test set is never read.
+
+  python bench/choose_defaults.py                           # every candidate, seeds 0-2
+  python bench/choose_defaults.py --candidates=2017,T0.01 --seeds=0
+  python bench/choose_defaults.py --report                  # the table from pilots.json
+
+Results: `pilots.json` (one record per run, merged by (candidate, N, seed))
+and `pilots.md` in --out_dir.
+"""
+
+import gc
+import io
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+
+from absl import app, flags, logging
+
+from machine import machine_info  # noqa: E402  (bench/machine.py)
+from semi_runs import evaluate_run, run_one  # noqa: E402  (bench/semi_runs.py)
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_OUT_DIR = os.path.join(REPO, "bench", "results", "choose_defaults")
+
+# Shared by every candidate: the README's main command, on a validation split.
+SETTINGS = ["--dataset=digits", "--num_gen=2", "--num_mcmc=2", "--num_layers=2", "--gf_dim=32", "--df_dim=32",
+            "--batch_size=32", "--train_iter=1500", "--burn_in=500", "--snapshot_every=100", "--max_snapshots=10",
+            "--max_checkpoints=1", "--notensorboard"]
+
+# name: the flags that make the candidate (on top of SETTINGS).
+CANDIDATES = {
+    # The 2017 code: after the Adam burn-in, momentum-0.5 SGD at lr x e^-3 with
+    # the 2017 noise (in effect none), so the chains barely move.
+    "2017": ["--recipe=2017"],
+    # No sampler: Adam throughout (a MAP ensemble of the chains), and the ML DCGAN.
+    "adam_throughout": ["--recipe=bgan_tf", "--optimizer=adam"],
+    "ml": ["--recipe=bgan_tf", "--ml", "--num_gen=1", "--num_mcmc=1"],
+    # SGHMC proper (Langevin noise in the update) after the same Adam burn-in.
+    # Its SGD-equivalent step is lr x e^-3 / friction; T = 1 samples the
+    # posterior, T < 1 a tempered one.
+    "sghmc_f0.5_T1": ["--recipe=bgan_tf", "--friction=0.5", "--temperature=1"],
+    "sghmc_f0.1_T1": ["--recipe=bgan_tf", "--friction=0.1", "--temperature=1"],
+    "sghmc_f0.01_T1": ["--recipe=bgan_tf", "--friction=0.01", "--temperature=1"],
+    "sghmc_f0.01_T0.1": ["--recipe=bgan_tf", "--friction=0.01", "--temperature=0.1"],
+    "sghmc_f0.1_T0.01": ["--recipe=bgan_tf", "--friction=0.1", "--temperature=0.01"],
+    "sghmc_f0.01_T0.01": ["--recipe=bgan_tf", "--friction=0.01", "--temperature=0.01"],
+    # A longer Adam burn-in (1000 of the 1500 iterations), then 500 sampler
+    # iterations with a snapshot every 50.
+    "burn1000_2017": ["--recipe=2017", "--burn_in=1000", "--snapshot_every=50"],
+    "burn1000_sghmc_f0.5_T1": ["--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--friction=0.5",
+                               "--temperature=1"],
+    "burn1000_sghmc_f0.1_T0.01": ["--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--friction=0.1",
+                                  "--temperature=0.01"],
+    # Constant rates instead of the 2017 decay (lr_decay 0): Adam at 2e-4, SGHMC
+    # at the rate the 2017 schedule settles at, 0.005 e^-3 = 2.5e-4.
+    "const_ml": ["--recipe=bgan_tf", "--ml", "--num_gen=1", "--num_mcmc=1", "--lr_decay=0", "--adam_lr=2e-4"],
+    "const_adam_throughout": ["--recipe=bgan_tf", "--optimizer=adam", "--lr_decay=0", "--adam_lr=2e-4"],
+    "const_sghmc_f0.1_T0.01": ["--recipe=bgan_tf", "--lr_decay=0", "--adam_lr=2e-4", "--lr=2.5e-4",
+                               "--friction=0.1", "--temperature=0.01"],
+    "const_sghmc_f0.01_T0.01": ["--recipe=bgan_tf", "--lr_decay=0", "--adam_lr=2e-4", "--lr=2.5e-4",
+                                "--friction=0.01", "--temperature=0.01"],
+}
+
+CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")
+SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; one run each.")
+N_LABELED = flags.DEFINE_integer("N", 100, "Labeled examples.")
+VALIDATION_SIZE = flags.DEFINE_integer("validation_size", 300, "Training examples held out for scoring.")
+EXTRA = flags.DEFINE_list("extra_flags", [], "More run_bgan_semi flags for every run (e.g. --train_iter=300).")
+REPORT = flags.DEFINE_bool("report", False, "Only print and rewrite pilots.md from pilots.json.")
+RERUN = flags.DEFINE_bool("rerun", False, "Run candidates again that pilots.json already holds.")
+WORK_DIR = flags.DEFINE_string("work_dir", "/tmp/bgan_bench/choose_defaults", "Run folders.")
+OUT_DIR = flags.DEFINE_string("out_dir", DEFAULT_OUT_DIR, "Results folder.")
+
+
+def markdown_table(record):
+  """Validation error, NLL and ECE per candidate, mean ± std over seeds."""
+  rows = record["runs"]
+  out = io.StringIO()
+  out.write("| candidate | seeds | val error % | val NLL | val ECE % | supervised-only error % | models | s/run |\n")
+  out.write("|---|---|---|---|---|---|---|---|\n")
+  order = [c for c in CANDIDATES if any(r["candidate"] == c for r in rows)]
+  for name in order:
+    cell = [r for r in rows if r["candidate"] == name]
+    out.write(f"| {name} | {len(cell)} | {_cell([100 * r['test_error'] for r in cell])} | "
+              f"{_cell([r['test_nll'] for r in cell], 3)} | {_cell([100 * r['test_ece'] for r in cell])} | "
+              f"{_cell([100 * r['supervised_error'] for r in cell])} | {cell[0]['num_models']} | "
+              f"{statistics.fmean(r['train_seconds'] for r in cell):.0f} |\n")
+  return out.getvalue()
+
+
+def _cell(values, digits=1):
+  mean = statistics.fmean(values)
+  std = statistics.stdev(values) if len(values) > 1 else 0.0
+  return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _load(path):
+  if os.path.isfile(path):
+    with open(path) as f:
+      return json.load(f)
+  return {"runs": []}
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  from bgan_tf import run_files
+  record_path = os.path.join(OUT_DIR.value, "pilots.json")
+  record = _load(record_path)
+  if REPORT.value:
+    table = markdown_table(record)
+    run_files.write_text(os.path.join(OUT_DIR.value, "pilots.md"), table)
+    print(table, end="")
+    return
+  unknown = [c for c in CANDIDATE_LIST.value if c not in CANDIDATES]
+  if unknown:
+    raise app.UsageError(f"unknown candidates {unknown}; choose from {', '.join(CANDIDATES)}")
+  import keras
+  from bgan_tf import data as data_lib
+  record["meta"] = machine_info()
+  record["meta"]["command"] = " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
+  record["meta"]["settings"] = SETTINGS + list(EXTRA.value)
+  for seed in (int(s) for s in SEEDS.value):
+    # The same held-out examples run_bgan_semi --validation_size holds out for this seed.
+    validation = data_lib.hold_out_validation(data_lib.load_dataset("digits"), VALIDATION_SIZE.value, seed)
+    for name in CANDIDATE_LIST.value:
+      done = any((r["candidate"], r["N"], r["seed"]) == (name, N_LABELED.value, seed) for r in record["runs"])
+      if done and not RERUN.value:
+        continue
+      run_name = f"{name}_N{N_LABELED.value}_seed{seed}"
+      run_dir = os.path.join(WORK_DIR.value, run_name)
+      if os.path.exists(run_dir):
+        shutil.rmtree(run_dir)
+      args = (SETTINGS + [f"--N={N_LABELED.value}", f"--random_seed={seed}",
+                          f"--validation_size={VALIDATION_SIZE.value}", f"--out_dir={WORK_DIR.value}",
+                          f"--run_name={run_name}", "--n_save=500"] + CANDIDATES[name] + list(EXTRA.value))
+      logging.info("pilot %s: run_bgan_semi %s", run_name, " ".join(args))
+      results, seconds = run_one(args)
+      scores = evaluate_run(run_dir, validation, 500)
+      row = {"candidate": name, "N": N_LABELED.value, "seed": seed, "flags": args,
+             "train_seconds": round(seconds, 1), **scores}
+      record["runs"] = [r for r in record["runs"]
+                        if (r["candidate"], r["N"], r["seed"]) != (name, row["N"], seed)] + [row]
+      run_files.write_json(record_path, record)
+      run_files.write_text(os.path.join(OUT_DIR.value, "pilots.md"), markdown_table(record))
+      print(f"{run_name}: val error {100 * row['test_error']:.1f}% NLL {row['test_nll']:.3f} "
+            f"(supervised {100 * row['supervised_error']:.1f}%), {row['num_models']} models, {seconds:.0f} s",
+            flush=True)
+      keras.backend.clear_session()
+      gc.collect()
+  print(markdown_table(record), end="")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,63 @@
+"""One semi-supervised run in this process, and the scores of its predictive.
+
+Shared by `semi_supervised.py` (Table 1) and `choose_defaults.py` (the
+validation-split pilots that chose the `bgan_tf` recipe).
+"""
+
+import time
+
+from absl import flags
+
+__all__ = ["evaluate_run", "run_one"]
+
+
+def run_one(args):
+  """Runs run_bgan_semi with `args` in this process (fresh flag values).
+
+  Returns:
+    (last results dict, wall seconds).
+  """
+  from bgan_tf import cli
+  values = flags.FlagValues()
+  names = cli.define_flags("semi", values)
+  values(["run_bgan_semi"] + list(args))
+  start = time.perf_counter()
+  results = cli.main_train(values, "semi", names)
+  return results, time.perf_counter() - start
+
+
+def evaluate_run(run_dir, dataset, batch_size):
+  """Test error, NLL and ECE of a run's predictive and of its supervised baseline.
+
+  The predictive averages the softmax over `posterior_discriminators()`:
+  chains plus snapshots for the Bayesian GAN, the one discriminator of the ML
+  GAN, the E discriminators of the ML ensemble.
+
+  Returns:
+    dict of floats (error and ECE as fractions, NLL in nats) and the number
+    of discriminators averaged.
+  """
+  import numpy as np
+  import tensorflow as tf
+  from bgan_tf import data as data_lib
+  from bgan_tf import metrics
+  from bgan_tf.train import restore_run
+  run = restore_run(run_dir)
+  models = run.posterior_discriminators()
+  probs, supervised, labels = [], [], []
+  for x, y in data_lib.eval_batches(dataset, batch_size):
+    per_model = [tf.nn.softmax(model(x, training=False)).numpy().astype(np.float64) for model in models]
+    probs.append(np.mean(per_model, axis=0))
+    supervised.append(run.gan.classifier_predict_proba(x).numpy().astype(np.float64))
+    labels.append(y.numpy())
+  probs, supervised, labels = np.concatenate(probs), np.concatenate(supervised), np.concatenate(labels)
+  return {
+      "test_error": metrics.error_rate(probs, labels),
+      "test_nll": metrics.negative_log_likelihood(probs, labels),
+      "test_ece": metrics.expected_calibration_error(probs, labels),
+      "supervised_error": metrics.error_rate(supervised, labels),
+      "supervised_nll": metrics.negative_log_likelihood(supervised, labels),
+      "supervised_ece": metrics.expected_calibration_error(supervised, labels),
+      "num_models": len(models),
+      "iteration": run.iteration,
+  }
