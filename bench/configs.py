@@ -43,11 +43,9 @@ def random_input_iteration(config):
   x = tf.random.uniform([batch, *shape], -1, 1)
   y = tf.random.uniform([batch], 0, classes, dtype=tf.int32)
 
-  real = x if gan.uses_real_in_generator_step else None
-
   def iteration():
     gan.discriminator_step(x, x, y)
-    gan.generator_step(x_real=real)
+    gan.generator_step(x_real=x)
     gan.supervised_step(x, y)["supervised_loss"].numpy()
 
   iteration()

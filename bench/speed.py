@@ -89,8 +89,7 @@ def time_config(config, iters, warmup, with_pipeline=True):
 
   steps = {
       "discriminator_step": lambda: gan.discriminator_step(x, xl, yl, z=z)["disc_losses"].numpy(),
-      "generator_step": lambda: gan.generator_step(
-          z=z, x_real=x if gan.uses_real_in_generator_step else None)["gen_losses"].numpy(),
+      "generator_step": lambda: gan.generator_step(z=z, x_real=x)["gen_losses"].numpy(),
       "supervised_step": lambda: gan.supervised_step(xl, yl)["supervised_loss"].numpy(),
   }
   per_step = {name: statistics.median(_timed(fn, iters, warmup)) for name, fn in steps.items()}
@@ -116,7 +115,7 @@ def time_config(config, iters, warmup, with_pipeline=True):
       x_lab, y_lab = next(labeled)
       metrics = gan.discriminator_step(x_real, x_lab, y_lab)
       metrics.update(gan.supervised_step(x_lab, y_lab))
-      metrics.update(gan.generator_step(x_real=x_real if gan.uses_real_in_generator_step else None))
+      metrics.update(gan.generator_step(x_real=x_real))
       return {k: v.numpy() for k, v in metrics.items()}
 
     full = _timed(loop_iteration, iters, warmup)
@@ -187,7 +186,7 @@ def rss_growth(config, iterations):
     x_real = next(unlabeled)
     x_lab, y_lab = next(labeled)
     gan.discriminator_step(x_real, x_lab, y_lab)
-    gan.generator_step(x_real=x_real if gan.uses_real_in_generator_step else None)
+    gan.generator_step(x_real=x_real)
     gan.supervised_step(x_lab, y_lab)["supervised_loss"].numpy()
     if it % every == 0 or it == iterations:
       marks[it] = _rss_mib()

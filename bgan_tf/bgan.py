@@ -200,9 +200,10 @@ class BayesianGAN(tf.Module):
 
     Args:
       z: optional `[num_generators, batch, z_dim]` noise; drawn if None.
-      x_real: `[batch, *example_shape]` real examples, required with feature
-        matching (the 2017 code fed the discriminator step's batch again);
-        the same batch size as z.
+      x_real: `[batch, *example_shape]` real examples, the same batch size as
+        z: the batch feature matching compares the fakes with (the 2017 code
+        fed the discriminator step's batch again). Required with feature
+        matching, ignored without it, so a training loop can always pass it.
       use_adam: an Adam step instead of an SGHMC step.
 
     Returns:

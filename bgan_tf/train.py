@@ -349,8 +349,7 @@ class _Loop:
       else:
         metrics = self.gan.discriminator_step(x, use_adam=use_adam)
       # Feature matching compares the fakes with this same real batch, as 2017 did.
-      metrics.update(self.gan.generator_step(
-          x_real=x if self.gan.uses_real_in_generator_step else None, use_adam=use_adam))
+      metrics.update(self.gan.generator_step(x_real=x, use_adam=use_adam))
       metrics = {name: value.numpy() for name, value in metrics.items()}
       _check_finite(metrics, it + 1, self.manager.latest_checkpoint)
       self.iteration.assign(it + 1)

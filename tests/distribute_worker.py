@@ -35,12 +35,11 @@ def config(precision="float32"):
 
 
 def one_iteration(gan, x, xl, yl, z_d, z_g):
-  real = x if gan.uses_real_in_generator_step else None
   gan.discriminator_step(x, xl, yl, z=z_d)
-  gan.generator_step(z=z_g, x_real=real)
+  gan.generator_step(z=z_g, x_real=x)
   gan.supervised_step(xl, yl)
   gan.discriminator_step(x, xl, yl, z=z_d, use_adam=True)
-  gan.generator_step(z=z_g, x_real=real, use_adam=True)
+  gan.generator_step(z=z_g, x_real=x, use_adam=True)
 
 
 def variables(gan):

@@ -324,3 +324,13 @@ def test_an_ml_ensemble_weighs_its_real_term_once_whatever_real_weight_says():
   bayes = BayesianGAN(tiny_config(num_gen=3, real_weight="num_gen"))
   ensemble = BayesianGAN(tiny_config(num_gen=3, num_disc=3, ml_ensemble=3, real_weight="num_gen"))
   assert (bayes._real_weight, ensemble._real_weight) == (3.0, 1.0)
+
+
+def test_without_feature_matching_the_generator_step_ignores_the_real_batch():
+  # Training loops pass the real batch always; only feature matching reads it.
+  first, second = BayesianGAN(tiny_config(num_gen=2)), BayesianGAN(tiny_config(num_gen=2))
+  z = first.sample_z()
+  with_real = first.generator_step(z=z, x_real=batch(4), use_adam=True)["gen_losses"].numpy()
+  without = second.generator_step(z=z, use_adam=True)["gen_losses"].numpy()
+  np.testing.assert_array_equal(with_real, without)
+  assert_all_equal(values(first.generator_variables), values(second.generator_variables))
