@@ -16,17 +16,15 @@ and `pilots.md` in --out_dir.
 
 import gc
 import io
-import json
 import os
 import shutil
 import statistics
 import sys
-import time
 
 from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
-from semi_runs import evaluate_run, run_one  # noqa: E402  (bench/semi_runs.py)
+from semi_runs import evaluate_run, load_record, mean_std, run_one  # noqa: E402  (bench/semi_runs.py)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -92,24 +90,11 @@ def markdown_table(record):
   order = [c for c in CANDIDATES if any(r["candidate"] == c for r in rows)]
   for name in order:
     cell = [r for r in rows if r["candidate"] == name]
-    out.write(f"| {name} | {len(cell)} | {_cell([100 * r['test_error'] for r in cell])} | "
-              f"{_cell([r['test_nll'] for r in cell], 3)} | {_cell([100 * r['test_ece'] for r in cell])} | "
-              f"{_cell([100 * r['supervised_error'] for r in cell])} | {cell[0]['num_models']} | "
+    out.write(f"| {name} | {len(cell)} | {mean_std([100 * r['test_error'] for r in cell])} | "
+              f"{mean_std([r['test_nll'] for r in cell], 3)} | {mean_std([100 * r['test_ece'] for r in cell])} | "
+              f"{mean_std([100 * r['supervised_error'] for r in cell])} | {cell[0]['num_models']} | "
               f"{statistics.fmean(r['train_seconds'] for r in cell):.0f} |\n")
   return out.getvalue()
-
-
-def _cell(values, digits=1):
-  mean = statistics.fmean(values)
-  std = statistics.stdev(values) if len(values) > 1 else 0.0
-  return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def _load(path):
-  if os.path.isfile(path):
-    with open(path) as f:
-      return json.load(f)
-  return {"runs": []}
 
 
 def main(argv):
@@ -117,7 +102,7 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   from bgan_tf import run_files
   record_path = os.path.join(OUT_DIR.value, "pilots.json")
-  record = _load(record_path)
+  record = load_record(record_path)
   if REPORT.value:
     table = markdown_table(record)
     run_files.write_text(os.path.join(OUT_DIR.value, "pilots.md"), table)

@@ -8,9 +8,9 @@ prints their test error, NLL and ECE side by side as a markdown table.
   python bench/options_table.py
 """
 
-import json
 import os
-import statistics
+
+from semi_runs import load_record, mean_std  # noqa: E402  (bench/semi_runs.py)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = os.path.join(REPO, "bench", "results", "semi_supervised_options")
@@ -28,11 +28,6 @@ OPTIONS = {
 }
 
 
-def _cell(values, digits=1):
-  std = statistics.stdev(values) if len(values) > 1 else 0.0
-  return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
-
-
 def table(base=BASE):
   """The markdown table of every option folder that holds a runs.json."""
   lines = ["| option | seeds | test error % | NLL | ECE % | supervised only % |",
@@ -41,11 +36,10 @@ def table(base=BASE):
     path = os.path.join(base, folder, "runs.json")
     if not os.path.isfile(path):
       continue
-    with open(path) as f:
-      runs = [r for r in json.load(f)["runs"] if r["method"] == "bayes"]
-    lines.append(f"| {label} | {len(runs)} | {_cell([100 * r['test_error'] for r in runs])} | "
-                 f"{_cell([r['test_nll'] for r in runs], 3)} | {_cell([100 * r['test_ece'] for r in runs])} | "
-                 f"{_cell([100 * r['supervised_error'] for r in runs])} |")
+    runs = [r for r in load_record(path)["runs"] if r["method"] == "bayes"]
+    lines.append(f"| {label} | {len(runs)} | {mean_std([100 * r['test_error'] for r in runs])} | "
+                 f"{mean_std([r['test_nll'] for r in runs], 3)} | {mean_std([100 * r['test_ece'] for r in runs])} | "
+                 f"{mean_std([100 * r['supervised_error'] for r in runs])} |")
   return "\n".join(lines) + "\n"
 
 

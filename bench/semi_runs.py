@@ -1,14 +1,32 @@
-"""One semi-supervised run in this process, and the scores of its predictive.
+"""One semi-supervised run in this process, the scores of its predictive, and their records.
 
-Shared by `semi_supervised.py` (Table 1) and `choose_defaults.py` (the
-validation-split pilots that chose the `bgan_tf` recipe).
+Shared by `semi_supervised.py` (Table 1), `choose_defaults.py` (the
+validation-split pilots that chose the `bgan_tf` recipe) and
+`options_table.py`.
 """
 
+import json
+import os
+import statistics
 import time
 
 from absl import flags
 
-__all__ = ["evaluate_run", "run_one"]
+__all__ = ["evaluate_run", "load_record", "mean_std", "run_one"]
+
+
+def load_record(path):
+  """A results JSON ({"runs": [...], ...}); an empty record where none was written yet."""
+  if os.path.isfile(path):
+    with open(path) as f:
+      return json.load(f)
+  return {"runs": []}
+
+
+def mean_std(values, digits=1):
+  """"mean ± sample std" of `values` (std 0 for a single value)."""
+  std = statistics.stdev(values) if len(values) > 1 else 0.0
+  return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def run_one(args):

@@ -37,7 +37,6 @@ Guo, C. et al. On Calibration of Modern Neural Networks. ICML 2017 (ECE).
 
 import gc
 import io
-import json
 import os
 import shutil
 import statistics
@@ -47,7 +46,7 @@ import time
 from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
-from semi_runs import evaluate_run, run_one  # noqa: E402  (bench/semi_runs.py)
+from semi_runs import evaluate_run, load_record, mean_std, run_one  # noqa: E402  (bench/semi_runs.py)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -224,11 +223,7 @@ def _values(rows, size, column, metric):
 
 
 def _cell(values, digits=1):
-  if not values:
-    return "—"
-  mean = statistics.fmean(values)
-  std = statistics.stdev(values) if len(values) > 1 else 0.0
-  return f"{mean:.{digits}f} ± {std:.{digits}f} ({len(values)})"
+  return f"{mean_std(values, digits)} ({len(values)})" if values else "—"
 
 
 def write_plot(record, path):
@@ -284,13 +279,6 @@ def write_outputs(record, out_dir):
   write_plot(record, os.path.join(out_dir, "error_vs_n.png"))
 
 
-def _load_record(path):
-  if os.path.isfile(path):
-    with open(path) as f:
-      return json.load(f)
-  return {"runs": []}
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -298,7 +286,7 @@ def main(argv):
   out_dir = OUT_DIR.value or (os.path.join(work_dir, "results") if QUICK_MODE.value else DEFAULT_OUT_DIR)
   record_path = os.path.join(out_dir, "runs.json")
   if REPORT.value:
-    record = _load_record(record_path)
+    record = load_record(record_path)
     if not record["runs"]:
       raise app.UsageError(f"no runs in {record_path}")
     write_plot(record, os.path.join(out_dir, "error_vs_n.png"))
@@ -316,7 +304,7 @@ def main(argv):
   from bgan_tf import data as data_lib
   dataset = data_lib.load_dataset(settings["dataset"], data_path=settings["data_path"],
                                   data_dir=settings["data_dir"], seed=0)
-  record = _load_record(record_path)
+  record = load_record(record_path)
   record["meta"] = machine_info()
   record["meta"]["command"] = " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
   shared = {k: v for k, v in settings.items() if k not in ("N", "seeds", "data_path", "data_dir")}
