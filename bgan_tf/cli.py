@@ -202,11 +202,14 @@ def _check_ml_flags(values):
   return True
 
 
-def run(main: Callable[[Sequence[str]], None], doc: Optional[str] = None, flag_names: Sequence[str] = ()) -> None:
+def run(main: Callable[[], None], doc: Optional[str] = None, flag_names: Sequence[str] = ()) -> None:
   """`absl.app.run(main)`, with one-line errors and exit code 2 for user errors.
 
+  No program takes positional arguments: any left after the flags is a user
+  error, reported here for all of them.
+
   Args:
-    main: the program's absl main, called with the arguments left after the flags.
+    main: the program's work, called without arguments once the flags are parsed.
     doc: the program's description, shown by --help. absl shows the docstring of `__main__`,
       which for an installed command is pip's generated wrapper, so it is set here.
     flag_names: the program's flags, listed by --help. absl lists only the flags the main
@@ -226,11 +229,13 @@ def run(main: Callable[[Sequence[str]], None], doc: Optional[str] = None, flag_n
       _fail(program, str(error).splitlines()[0] if str(error) else repr(error), code=2)
 
   def guarded(argv):
+    if len(argv) > 1:  # before TensorFlow loads
+      _fail(program, f"unexpected arguments: {' '.join(argv[1:])}", code=2)
     from bgan_tf.data import DataError  # noqa: imported late: TensorFlow loads here
     from bgan_tf.export import ExportError
     from bgan_tf.train import NonFiniteLossError, RunError
     try:
-      main(argv)
+      main()
     except (UsageError, ConfigError, DataError, RunError, ExportError) as error:
       _fail(program, str(error), code=2)
     except NonFiniteLossError as error:

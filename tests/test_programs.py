@@ -176,6 +176,16 @@ def test_bad_flags_fail_with_one_line_and_exit_code_2(args, message):
   assert len(lines) == 1 and lines[0].startswith("run_bgan_semi: error:") and message in lines[0]
 
 
+@pytest.mark.parametrize("script", ["run_bgan_semi", "run_bgan", "bgan_synth", "export_bgan"])
+def test_positional_arguments_fail_with_one_line_and_exit_code_2(script):
+  # No program takes positional arguments; cli.run rejects them for all four.
+  args = ["--run_dir=/nonexistent"] if script == "export_bgan" else []
+  result = run_subprocess(script, args + ["stray", "words"], timeout=60)
+  assert result.returncode == 2
+  lines = result.stderr.strip().splitlines()
+  assert lines == [f"{script}: error: unexpected arguments: stray words"]
+
+
 @pytest.mark.parametrize("args,message", [
     (["--dataset=digits", "--N=5"], "num_labeled=5"),
     (["--dataset=mnist", "--data_path=/nonexistent/mnist"], "/nonexistent/mnist"),

@@ -28,9 +28,7 @@ def main() -> None:
                                           "Real and generated examples per JS evaluation.", lower_bound=10)
   flag_names = flag_names + ["eval_every", "num_eval_samples"]
 
-  def train(argv):
-    if len(argv) > 1:
-      raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  def train():
     from bgan_tf import synthetic  # TensorFlow loads here, after the flags were checked.
     run_dirs = []
 

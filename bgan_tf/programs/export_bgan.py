@@ -33,9 +33,7 @@ def main() -> None:
   cli.run(_export, doc=__doc__, flag_names=FLAG_NAMES)
 
 
-def _export(argv):
-  if len(argv) > 1:
-    raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+def _export():
   from bgan_tf import export  # noqa: imported late: TensorFlow loads here
   fv = flags.FLAGS
   print(export.export_run(fv.run_dir, export_base=fv.export_base, model_name=fv.model_name, version=fv.version))

@@ -17,13 +17,7 @@ __all__ = ["main"]
 def main() -> None:
   """The `run_bgan` command: flags from `sys.argv`; a user error exits 2 with one line."""
   flag_names = cli.define_flags("unsupervised")
-
-  def train(argv):
-    if len(argv) > 1:
-      raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    cli.main_train(flags.FLAGS, "unsupervised", flag_names)
-
-  cli.run(train, doc=__doc__, flag_names=flag_names)
+  cli.run(lambda: cli.main_train(flags.FLAGS, "unsupervised", flag_names), doc=__doc__, flag_names=flag_names)
 
 
 if __name__ == "__main__":
