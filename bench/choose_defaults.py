@@ -36,6 +36,8 @@ SETTINGS = ["--dataset=digits", "--num_gen=2", "--num_mcmc=2", "--num_layers=2",
             "--batch_size=32", "--train_iter=1500", "--burn_in=500", "--snapshot_every=100", "--max_snapshots=10",
             "--max_checkpoints=1", "--notensorboard"]
 
+_BENCH_SIZE = ["--num_gen=10", "--burn_in=1000", "--snapshot_every=50", "--max_snapshots=20"]
+
 # name: the flags that make the candidate (on top of SETTINGS).
 CANDIDATES = {
     # The 2017 code: after the Adam burn-in, momentum-0.5 SGD at lr x e^-3 with
@@ -60,6 +62,7 @@ CANDIDATES = {
                                "--temperature=1"],
     "burn1000_sghmc_f0.1_T0.01": ["--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--friction=0.1",
                                   "--temperature=0.01"],
+    "burn1000_real_one": ["--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--real_weight=one"],
     # Constant rates instead of the 2017 decay (lr_decay 0): Adam at 2e-4, SGHMC
     # at the rate the 2017 schedule settles at, 0.005 e^-3 = 2.5e-4.
     "const_ml": ["--recipe=bgan_tf", "--ml", "--num_gen=1", "--num_mcmc=1", "--lr_decay=0", "--adam_lr=2e-4"],
@@ -68,6 +71,19 @@ CANDIDATES = {
                                "--friction=0.1", "--temperature=0.01"],
     "const_sghmc_f0.01_T0.01": ["--recipe=bgan_tf", "--lr_decay=0", "--adam_lr=2e-4", "--lr=2.5e-4",
                                 "--friction=0.01", "--temperature=0.01"],
+    # The benchmark's size, 10 x 2 (bench/semi_supervised.py's digits preset:
+    # 1000 Adam iterations, then 500 sampler iterations with a snapshot every
+    # 50), against DCGAN-10. At J = 10 the J-weighted real term outweighs the
+    # supervised term 10 to 1; `real_one` weights them 1 : 1 : 1 as ML does.
+    "j10_bgan_tf": ["--recipe=bgan_tf"] + _BENCH_SIZE,
+    "j10_real_one": ["--recipe=bgan_tf", "--real_weight=one"] + _BENCH_SIZE,
+    "j10_2017": ["--recipe=2017"] + _BENCH_SIZE,
+    # The mean over pairs instead of the logsumexp (whose gradient weights
+    # each generator by how well the discriminator already beats it), and no
+    # sampler at all (Adam throughout: a MAP estimate per chain).
+    "j10_mean": ["--recipe=bgan_tf", "--objective=mean", "--real_weight=one"] + _BENCH_SIZE,
+    "j10_real_one_adam": ["--recipe=bgan_tf", "--real_weight=one", "--optimizer=adam"] + _BENCH_SIZE,
+    "dcgan10": ["--recipe=bgan_tf", "--ml_ensemble=10", "--num_gen=1", "--num_mcmc=1"],
 }
 
 CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")

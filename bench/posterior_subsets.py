@@ -1,0 +1,103 @@
+"""Which part of a run's posterior helps: validation scores of subsets of its discriminator samples.
+
+For pilot runs of `choose_defaults.py` (their run folders in --work_dir), this
+program restores each run and scores, on the same held-out validation
+examples the pilot was scored on, the posterior predictive of:
+
+  chains      the M current chains alone;
+  all         chains plus every snapshot (what the run serves);
+  last<k>     chains plus the newest k snapshots;
+  first4      the four oldest snapshots alone (the first after burn-in).
+
+It also reports each sample's own error. The test set is never read.
+
+  python bench/posterior_subsets.py --candidates=j10_bgan_tf,j10_real_one,j10_2017
+
+Results: `subsets.json` and `subsets.md` in --out_dir.
+"""
+
+import os
+
+from absl import app, flags
+
+from machine import machine_info  # noqa: E402  (bench/machine.py)
+from semi_runs import mean_std  # noqa: E402  (bench/semi_runs.py)
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CANDIDATES = flags.DEFINE_list("candidates", ["j10_bgan_tf", "j10_real_one", "j10_2017"],
+                               "choose_defaults.py candidates whose run folders to read.")
+SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds.")
+N_LABELED = flags.DEFINE_integer("N", 100, "Labeled examples of the pilots.")
+VALIDATION_SIZE = flags.DEFINE_integer("validation_size", 300, "The pilots' --validation_size.")
+WORK_DIR = flags.DEFINE_string("work_dir", "/tmp/bgan_bench/choose_defaults", "The pilots' run folders.")
+OUT_DIR = flags.DEFINE_string("out_dir", os.path.join(REPO, "bench", "results", "choose_defaults"),
+                              "Results folder.")
+
+SUBSETS = ("chains", "all", "last4", "last8", "last12", "first4")
+
+
+def subset_scores(run_dir, validation):
+  """{subset: (error, NLL, ECE)} and each sample's error, on `validation`."""
+  import numpy as np
+  import tensorflow as tf
+  from bgan_tf import data as data_lib
+  from bgan_tf import metrics
+  from bgan_tf.train import restore_run
+  run = restore_run(run_dir)
+  chains = list(run.gan.discriminators)
+  snapshots = run.snapshots.models(exclude_iteration=run.iteration)  # oldest first
+  xs, ys = zip(*[(x, y.numpy()) for x, y in data_lib.eval_batches(validation, 500)])
+  x, labels = tf.concat(xs, 0), np.concatenate(ys)
+  probs = [tf.nn.softmax(m(x, training=False)).numpy().astype(np.float64) for m in chains + snapshots]
+  chain_probs, snapshot_probs = probs[:len(chains)], probs[len(chains):]
+
+  def score(members):
+    p = np.mean(members, axis=0)
+    return (metrics.error_rate(p, labels), metrics.negative_log_likelihood(p, labels),
+            metrics.expected_calibration_error(p, labels))
+
+  scores = {"chains": score(chain_probs), "all": score(probs), "first4": score(snapshot_probs[:4])}
+  for k in (4, 8, 12):
+    scores[f"last{k}"] = score(chain_probs + snapshot_probs[-k:])
+  return scores, [metrics.error_rate(p, labels) for p in probs]
+
+
+def markdown(rows):
+  out = ["| candidate | subset | seeds | val error % | val NLL | val ECE % |", "|---|---|---|---|---|---|"]
+  for candidate in dict.fromkeys(r["candidate"] for r in rows):
+    cell = [r for r in rows if r["candidate"] == candidate]
+    for subset in SUBSETS:
+      values = [r["scores"][subset] for r in cell]
+      out.append(f"| {candidate} | {subset} | {len(values)} | {mean_std([100 * v[0] for v in values])} | "
+                 f"{mean_std([v[1] for v in values], 3)} | {mean_std([100 * v[2] for v in values])} |")
+  return "\n".join(out) + "\n"
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  from bgan_tf import data as data_lib
+  from bgan_tf import run_files
+  rows = []
+  for candidate in CANDIDATES.value:
+    for seed in (int(s) for s in SEEDS.value):
+      run_dir = os.path.join(WORK_DIR.value, f"{candidate}_N{N_LABELED.value}_seed{seed}")
+      if not os.path.isdir(run_dir):
+        print(f"skipped {run_dir}: not there (run choose_defaults.py --candidates={candidate} first)")
+        continue
+      validation = data_lib.hold_out_validation(data_lib.load_dataset("digits"), VALIDATION_SIZE.value, seed)
+      scores, each = subset_scores(run_dir, validation)
+      rows.append({"candidate": candidate, "seed": seed, "scores": scores, "sample_errors": each})
+      print(f"{candidate} seed {seed}: " + ", ".join(f"{k} {100 * v[0]:.1f}%" for k, v in scores.items()),
+            flush=True)
+  table = markdown(rows)
+  run_files.write_json(os.path.join(OUT_DIR.value, "subsets.json"), {"meta": machine_info(), "runs": rows})
+  run_files.write_text(os.path.join(OUT_DIR.value, "subsets.md"), table)
+  print(table, end="")
+
+
+if __name__ == "__main__":
+  app.run(main)
