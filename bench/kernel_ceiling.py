@@ -18,7 +18,14 @@ the same way, interleaved with peaks.
                              is what the training loop adds (elementwise
                              work, sampler noise, scheduling)
 
+Each kernel is also checked against `HEALTHY_FRACTION` (25%) of the conv peak
+taken beside it; a slower one is printed as a WARNING line and counted in the
+JSON, so the next kernel cliff shows at once. Input gradients run the
+formulation the package's conv layers run on this machine
+(`bgan_tf.kernel_choice`); `--input_gradient=stock` times TensorFlow's own.
+
   python bench/kernel_ceiling.py --config=cifar --out=bench/results/speed/kernel_ceiling_cifar.json  # ~5 min
+  TF_ENABLE_ONEDNN_OPTS=0 python bench/kernel_ceiling.py --rounds=1 --input_gradient=stock   # the AVX2 default
 """
 
 import collections
@@ -34,7 +41,9 @@ import tensorflow as tf  # noqa: E402
 from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 import peak  # noqa: E402  (bench/peak.py)
+from bgan_tf import conv_gradients  # noqa: E402
 from bgan_tf import flops  # noqa: E402
+from bgan_tf import kernel_choice  # noqa: E402
 from bgan_tf import run_files  # noqa: E402
 
 CONFIG = flags.DEFINE_string("config", "cifar", "A configuration of bench/configs.py.")
@@ -42,6 +51,14 @@ REPEATS = flags.DEFINE_integer("repeats", 5, "Timed runs of each kernel (the bes
 ITERS = flags.DEFINE_integer("iters", 5, "Interleaved (peak, iteration) pairs per round.")
 ROUNDS = flags.DEFINE_integer("rounds", 3, "Rounds of (all kernels, then the iterations); medians are reported.")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
+INPUT_GRADIENT = flags.DEFINE_enum(
+    "input_gradient", "chosen", ("chosen",) + conv_gradients.FORMULATIONS,
+    "How conv input gradients run: as the package's layers choose on this machine (bgan_tf.kernel_choice), "
+    "or one formulation everywhere (stock: TensorFlow's Conv2DBackpropInput).")
+
+# A kernel below this fraction of the reference conv rate is flagged: the
+# cliff issue 13 found ran at 2-3%.
+HEALTHY_FRACTION = 0.25
 
 
 def kernel_fn(op, geometry, batch, matmul_kind=None):
@@ -66,8 +83,9 @@ def kernel_fn(op, geometry, batch, matmul_kind=None):
     if op == "conv2d":
       compute, args = (lambda x, w: tf.nn.conv2d(x, w, g.stride, "SAME")), (x, w)
     elif op == "conv2d_backprop_input":
-      compute, args = (lambda dy, w: tf.nn.conv2d_transpose(
-          dy, w, [batch, *g.input_hw, g.input_channels], g.stride, "SAME")), (dy, w)
+      formulation = input_gradient_formulation(g)
+      compute, args = (lambda dy, w: conv_gradients.conv2d_input_gradient(
+          dy, w, g.input_hw, g.stride, "same", formulation)), (dy, w)
     else:
       compute, args = (lambda x, dy: tf.compat.v1.nn.conv2d_backprop_filter(
           x, [g.kernel, g.kernel, g.input_channels, g.output_channels], dy, [1, g.stride, g.stride, 1],
@@ -75,6 +93,14 @@ def kernel_fn(op, geometry, batch, matmul_kind=None):
   # Fetch one element: the whole output is computed, but no reduction is
   # added to the kernel's time.
   return tf.function(lambda a, b: tf.reshape(compute(a, b), [-1])[0]), args
+
+
+def input_gradient_formulation(geometry):
+  """The formulation the package's conv layers run for this input gradient (as --input_gradient says)."""
+  g = geometry
+  return kernel_choice.choose(kernel_choice.ConvShape((g.input_hw[0], g.input_hw[1]), g.input_channels,
+                                                     g.output_channels, (g.kernel, g.kernel), g.stride, "same",
+                                                     "float32"))
 
 
 def distinct_kernels(passes):
@@ -99,11 +125,15 @@ def time_kernels(passes, repeats):
     conv_peak = peak.conv_gflops(10)["best"]
     best = min(peak.timed_runs(fn, args, repeats))
     gflop = batch * geometry.flops / 1e9
-    rows.append({"op": op, "batch": batch, "geometry": geometry._asdict(), "runs_per_iteration": count,
+    formulation = input_gradient_formulation(geometry) if op == "conv2d_backprop_input" else None
+    rows.append({"op": op, "formulation": formulation, "batch": batch, "geometry": geometry._asdict(),
+                 "runs_per_iteration": count,
                  "passes": labels, "gflop_per_run": gflop, "best_s": best, "gflops": gflop / best,
                  "conv_peak_gflops": conv_peak, "ratio_to_peak": gflop / best / conv_peak,
                  "seconds_per_iteration": count * best})
-    print(f"{op:24s} b={batch:5d} {geometry.input_hw[0]:>2d}x{geometry.input_channels:<4d}->"
+    name = f"{op}[{formulation}]" if formulation else op
+    slow = gflop / best / conv_peak < HEALTHY_FRACTION
+    print(f"{'SLOW ' if slow else '     '}{name:34s} b={batch:5d} {geometry.input_hw[0]:>2d}x{geometry.input_channels:<4d}->"
           f"{geometry.output_hw[0]:>2d}x{geometry.output_channels:<4d} k{geometry.kernel} x{count:<3d}"
           f" {gflop / best:6.0f} GFLOP/s  {100 * gflop / best / conv_peak:5.1f}% of peak"
           f"  {count * best:6.3f} s/iter  [{labels[0]}{' ...' if len(labels) > 1 else ''}]", flush=True)
@@ -119,6 +149,13 @@ def time_iterations(config, iters):
 def one_round(config, passes, total_gflop):
   """Times every kernel, then the iteration; returns the round's summary and raw rows."""
   rows = time_kernels(passes, REPEATS.value)
+  slow = [r for r in rows if r["ratio_to_peak"] < HEALTHY_FRACTION]
+  for r in slow:
+    print(f"WARNING: {r['op']}{'[' + r['formulation'] + ']' if r['formulation'] else ''} "
+          f"{r['geometry']['input_hw'][0]}x{r['geometry']['input_channels']}->"
+          f"{r['geometry']['output_hw'][0]}x{r['geometry']['output_channels']} at batch {r['batch']} runs at "
+          f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * HEALTHY_FRACTION:.0f}%): "
+          f"{r['seconds_per_iteration']:.3f} s per iteration", flush=True)
   ceiling_s = sum(r["seconds_per_iteration"] for r in rows)
   kernel_peak = statistics.median(r["conv_peak_gflops"] for r in rows)
   # Drift-corrected: each kernel's time in units of its own peak, i.e. the
@@ -140,6 +177,8 @@ def one_round(config, passes, total_gflop):
       "median_conv_peak_gflops_during_kernels": kernel_peak,
       "median_conv_peak_gflops_during_iterations": iteration_peak,
       "ceiling_seconds_by_op": dict(by_op),
+      "kernels_below_healthy_fraction": len(slow),
+      "lowest_kernel_ratio_to_peak": min(r["ratio_to_peak"] for r in rows),
       "iteration_times_s": times,
       "iteration_conv_peaks_gflops": peaks,
   }
@@ -154,6 +193,8 @@ def one_round(config, passes, total_gflop):
 
 def main(argv):
   del argv
+  if INPUT_GRADIENT.value != "chosen":  # the kernels and the iteration's layers alike
+    os.environ[kernel_choice.ENV_FORMULATION] = INPUT_GRADIENT.value
   config = gan_config(CONFIG.value)
   passes = flops.iteration_passes(config)
   total_gflop = sum(p.flops for p in passes) / 1e9

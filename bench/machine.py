@@ -35,7 +35,10 @@ def machine_info():
   kind = [name for name in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16")
           if name in flags]
   import tensorflow as tf
-  return {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+  from bgan_tf import kernel_choice
+  return {"kernel_machine_key": kernel_choice.machine_key(),
+          "onednn": "on" if kernel_choice.onednn_enabled() else "off",
+          "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
           "cpu": model or platform.processor() or platform.machine(),
           "cpu_flags": kind,
           "cpu_kind": "AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "other"),

@@ -10,7 +10,15 @@ GFLOP/s, and their ratio to this machine's peak measured in the same run (a
 conv2d). It also times each step kind (where the time goes), the host
 overhead of the real input pipeline and loop bookkeeping, scaling with the
 number of generator samples, mixed_bfloat16 against float32, peak RSS and RSS
-growth over a long run.
+growth over a long run, and two interleaved A/Bs of the paper CIFAR
+iteration: before and after the 2017 normalisation, and TensorFlow's stock
+conv input gradient against the formulations `bgan_tf.kernel_choice` picks on
+this machine. The JSON names the CPU, its flags and whether oneDNN was on.
+
+With oneDNN off (TensorFlow's default on AVX2-only CPUs, or
+TF_ENABLE_ONEDNN_OPTS=0 anywhere) the stock input gradient is the slow one:
+
+  TF_ENABLE_ONEDNN_OPTS=0 python bench/speed.py --only_input_gradient_ab --out=...
 
   python bench/speed.py --out=bench/results/speed.json          # everything, ~10 min on 2 cores
   python bench/speed.py --configs=small --scaling= --nomixed --growth_iters=0   # a quick look
@@ -34,6 +42,7 @@ from configs import gan_config, random_input_iteration  # noqa: E402  (bench/con
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 import peak  # noqa: E402  (bench/peak.py)
 from bgan_tf import flops  # noqa: E402
+from bgan_tf import kernel_choice  # noqa: E402
 from bgan_tf import run_files  # noqa: E402
 from bgan_tf.bgan import BayesianGAN  # noqa: E402
 
@@ -50,6 +59,11 @@ NORM_AB_PAIRS = flags.DEFINE_integer(
     "norm_ab_pairs", 5, "Interleaved (before, after) pairs of cifar iterations: the cost of the discriminator "
     "batch norm and feature matching (0: skip).")
 ONLY_NORM_AB = flags.DEFINE_bool("only_norm_ab", False, "Measure only the normalisation A/B (and the CPU).")
+INPUT_GRADIENT_AB_PAIRS = flags.DEFINE_integer(
+    "input_gradient_ab_pairs", 5, "Interleaved (stock, chosen) pairs of cifar iterations: TensorFlow's "
+    "Conv2DBackpropInput everywhere against the formulations bgan_tf.kernel_choice picks (0: skip).")
+ONLY_INPUT_GRADIENT_AB = flags.DEFINE_bool("only_input_gradient_ab", False,
+                                           "Measure only the input-gradient A/B, with conv peaks beside it.")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
 def measure_peaks():
@@ -174,6 +188,62 @@ def normalization_ab(pairs):
           "min_ratio": min(ratios), "max_ratio": max(ratios)}
 
 
+def _iteration_with_input_gradient(config, formulation):
+  """`random_input_iteration` whose conv layers were built with BGAN_TF_CONV_INPUT_GRADIENT=formulation."""
+  previous = os.environ.get(kernel_choice.ENV_FORMULATION)
+  os.environ[kernel_choice.ENV_FORMULATION] = formulation
+  try:
+    gan, iteration = random_input_iteration(config)
+  finally:
+    if previous is None:
+      os.environ.pop(kernel_choice.ENV_FORMULATION)
+    else:
+      os.environ[kernel_choice.ENV_FORMULATION] = previous
+  return gan, iteration
+
+
+def chosen_formulations(gan):
+  """{conv layer: formulation} of one generator and one discriminator of `gan`."""
+  chosen = {}
+  for model in (gan.generators[0], gan.discriminators[0]):
+    convs = [layer for layer in model.body.layers if hasattr(layer, "input_gradient_formulation")]
+    for index, layer in enumerate(convs, 1):
+      chosen[f"{model.name}/{type(layer).__name__} {index}"] = layer.input_gradient_formulation
+  return chosen
+
+
+def input_gradient_ab(pairs):
+  """Paper cifar iteration with the stock input gradient and with the chosen formulations, alternately.
+
+  Each pair is (conv peak, stock iteration, conv peak, chosen iteration), so
+  both sides also get a ratio to a peak measured seconds before them. The
+  median per-pair time ratio chosen / stock is reported (below 1: faster).
+  """
+  config = gan_config("cifar")
+  _, stock = _iteration_with_input_gradient(config, "stock")
+  gan, chosen = _iteration_with_input_gradient(config, "measure")
+  work = flops.iteration_flops(config)["total"] / 1e9
+  times = {"stock_s": [], "chosen_s": []}
+  peaks = {"stock_s": [], "chosen_s": []}
+  for _ in range(pairs):
+    for key, fn in (("stock_s", stock), ("chosen_s", chosen)):
+      (t,), (p,) = peak.timed_after_peaks(fn, 1)
+      times[key].append(t)
+      peaks[key].append(p)
+  ratios = [a / b for a, b in zip(times["chosen_s"], times["stock_s"])]
+
+  def peak_ratio(key):
+    return statistics.median(work / t / p for t, p in zip(times[key], peaks[key]))
+
+  return {"pairs": pairs, "formulations": chosen_formulations(gan), **times,
+          "conv_peaks_gflops": peaks,
+          "median_stock_s": statistics.median(times["stock_s"]),
+          "median_chosen_s": statistics.median(times["chosen_s"]),
+          "median_ratio_chosen_over_stock": statistics.median(ratios),
+          "min_ratio": min(ratios), "max_ratio": max(ratios),
+          "stock_ratio_to_peak": peak_ratio("stock_s"), "chosen_ratio_to_peak": peak_ratio("chosen_s")}
+
+
 def rss_growth(config, iterations):
   """RSS (MiB) every tenth of `iterations` training iterations with the real input pipeline."""
   gan = BayesianGAN(config)
@@ -207,9 +277,14 @@ def _rss_mib():
 
 def main(argv):
   del argv
-  if ONLY_NORM_AB.value:
-    results = {"machine": machine_info(), "normalization_ab": normalization_ab(NORM_AB_PAIRS.value)}
-    print("normalisation A/B:", json.dumps(results["normalization_ab"]), flush=True)
+  only = [(key, label, measure, pairs) for flag, key, label, measure, pairs in (
+      (ONLY_INPUT_GRADIENT_AB, "input_gradient_ab", "input-gradient A/B", input_gradient_ab, INPUT_GRADIENT_AB_PAIRS),
+      (ONLY_NORM_AB, "normalization_ab", "normalisation A/B", normalization_ab, NORM_AB_PAIRS)) if flag.value]
+  if only:
+    results = {"machine": machine_info()}
+    for key, label, measure, pairs in only:
+      results[key] = measure(pairs.value)
+      print(f"{label}:", json.dumps(results[key]), flush=True)
     if OUT.value:
       run_files.write_json(OUT.value, results)
     return
@@ -233,6 +308,9 @@ def main(argv):
   if NORM_AB_PAIRS.value:
     results["normalization_ab"] = normalization_ab(NORM_AB_PAIRS.value)
     print("normalisation A/B:", json.dumps(results["normalization_ab"]), flush=True)
+  if INPUT_GRADIENT_AB_PAIRS.value:
+    results["input_gradient_ab"] = input_gradient_ab(INPUT_GRADIENT_AB_PAIRS.value)
+    print("input-gradient A/B:", json.dumps(results["input_gradient_ab"]), flush=True)
   if MIXED.value:
     result = time_config(gan_config("cifar", precision="mixed_bfloat16"), ITERS.value, WARMUP.value,
                          with_pipeline=False)

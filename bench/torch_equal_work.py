@@ -14,8 +14,11 @@ hits both alike:
   over [real, labeled, fakes] with filter gradients only; every generator
   forward and backward through every discriminator (no discriminator weight
   gradients); a supervised step on the labeled batch;
-* the same losses (K logits plus the implicit fake class, Gaussian prior)
-  and an SGHMC update with fresh Gaussian noise for every weight.
+* the same losses (K logits plus the implicit fake class, Gaussian prior,
+  the generators' feature matching against the real batch, which rides in
+  the generator step's pass as its first segment) and an SGHMC update with
+  fresh Gaussian noise for every weight;
+* the same discriminator batch norm, moments per segment.
 
 PyTorch is not a dependency of bgan_tf. Install the CPU build to run this:
 `python3 -m pip install torch==2.13.0` (the CPU wheel; an unpinned `torch`
@@ -79,23 +82,38 @@ class TorchGenerator(nn.Module):
 
 
 class TorchDiscriminator(nn.Module):
-  """Stride-2 convs with leaky ReLUs, a feature layer and K logits."""
+  """Stride-2 convs with leaky ReLUs, a feature layer and K logits.
+
+  With `disc_norm="batch"`, batch norm without scale or shift after every conv
+  but the first, its moments taken per segment of the concatenated batch
+  (`bgan_tf.models.SegmentBatchNorm`).
+  """
 
   def __init__(self, model):
     super().__init__()
     height, width, channels = model.example_shape
     specs = conv_specs((height, width), model.df_dim, model.num_layers)
-    layers, in_channels = [], channels
+    self.convs, in_channels = nn.ModuleList(), channels
     for spec in specs:
-      layers += [nn.Conv2d(in_channels, spec.channels, spec.kernel, stride=2, padding=(spec.kernel - 1) // 2),
-                 nn.LeakyReLU(0.2)]
+      self.convs.append(nn.Conv2d(in_channels, spec.channels, spec.kernel, stride=2,
+                                  padding=(spec.kernel - 1) // 2))
       in_channels = spec.channels
+    self.normalise = model.disc_norm == "batch"
     flat = spec.output_hw[0] * spec.output_hw[1] * spec.channels
-    self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(flat, spec.channels), nn.LeakyReLU(0.2),
-                              nn.Linear(spec.channels, model.num_classes))
+    self.features = nn.Sequential(nn.Flatten(), nn.Linear(flat, spec.channels), nn.LeakyReLU(0.2))
+    self.logits = nn.Linear(spec.channels, model.num_classes)
 
-  def forward(self, x):
-    return self.body(x)
+  def forward(self, x, segments=None):
+    """(logits, penultimate features); `segments`: the sizes of the batch's parts."""
+    segments = segments or [x.shape[0]]
+    for index, conv in enumerate(self.convs):
+      x = conv(x)
+      if self.normalise and index > 0:
+        x = torch.cat([F.batch_norm(part, None, None, training=True, eps=1e-5)
+                       for part in torch.split(x, segments)])
+      x = F.leaky_relu(x, 0.2)
+    features = self.features(x)
+    return self.logits(features), features
 
 
 def _log_real_odds(logits):
@@ -124,6 +142,7 @@ class TorchBayesianGAN:
     self.eps, self.friction = sampler.learning_rate, sampler.friction
     self.noise_std = math.sqrt(2 * self.friction * self.eps / sampler.data_size)
     self.prior_std, self.data_size = sampler.prior_std, sampler.data_size
+    self.feature_matching = config.feature_matching
 
   def _sghmc(self, params):
     with torch.no_grad():
@@ -142,9 +161,10 @@ class TorchBayesianGAN:
     with torch.no_grad():
       fakes = torch.cat([g(z) for g, z in zip(self.generators, self._z())])
     inputs = torch.cat([x, xl, fakes]).contiguous(memory_format=self.memory_format)
+    segments = [batch, labeled] + [batch] * len(self.generators)
     total = 0.0
     for d in self.discriminators:
-      logits = d(inputs)
+      logits, _ = d(inputs, segments)
       real, lab, fake = logits[:batch], logits[batch:batch + labeled], logits[batch + labeled:]
       nll = (F.softplus(-_log_real_odds(real)).mean() + F.softplus(_log_real_odds(fake)).mean()
              + F.cross_entropy(lab, yl))
@@ -154,18 +174,28 @@ class TorchBayesianGAN:
     # Generator step: no discriminator weight gradients.
     for d in self.discriminators:
       d.requires_grad_(False)
-    fakes = torch.cat([g(z) for g, z in zip(self.generators, self._z())]).contiguous(
+    # With feature matching, the real batch rides along as the first segment.
+    fakes = torch.cat([g(z) for g, z in zip(self.generators, self._z())])
+    num_gen = len(self.generators)
+    inputs = (torch.cat([x, fakes]) if self.feature_matching else fakes).contiguous(
         memory_format=self.memory_format)
+    segments = ([batch] if self.feature_matching else []) + [batch] * num_gen
     total = sum(_prior(g, self.prior_std, self.data_size) for g in self.generators)
     for d in self.discriminators:
-      total = total + F.softplus(-_log_real_odds(d(fakes))).mean() * len(self.generators)
+      logits, features = d(inputs, segments)
+      if self.feature_matching:
+        logits, real_features, features = logits[batch:], features[:batch], features[batch:]
+        fake_features = features.view(num_gen, batch, -1)
+        total = total + self.feature_matching * num_gen * F.huber_loss(
+            fake_features, real_features.expand_as(fake_features), delta=1.0)
+      total = total + F.softplus(-_log_real_odds(logits)).mean() * num_gen
     total.backward()
     for d in self.discriminators:
       d.requires_grad_(True)
     self._sghmc([p for g in self.generators for p in g.parameters()])
     # Supervised step.
     self.adam.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(self.classifier(xl.contiguous(memory_format=self.memory_format)), yl)
+    loss = F.cross_entropy(self.classifier(xl.contiguous(memory_format=self.memory_format))[0], yl)
     loss.backward()
     self.adam.step()
     return loss.item()

@@ -32,6 +32,7 @@ from typing import Iterator, List, NamedTuple, Tuple
 import keras
 import tensorflow as tf
 
+from bgan_tf import conv_layers
 from bgan_tf.config import ModelConfig
 
 __all__ = [
@@ -196,7 +197,7 @@ class Generator(keras.Model):
         spec = specs[index]
         last = index == 0
         out_channels = num_channels if last else specs[index - 1].channels
-        layers.append(keras.layers.Conv2DTranspose(
+        layers.append(conv_layers.Conv2DTranspose(
             out_channels, spec.kernel, strides=spec.stride, padding="same",
             kernel_initializer=_kernel_init(seeds)))
         # A stride-2 'same' transposed conv doubles the size; crop the extra
@@ -343,7 +344,7 @@ class Discriminator(keras.Model):
       height, width, _ = config.example_shape
       specs = conv_specs((height, width), config.df_dim, config.num_layers)
       for index, spec in enumerate(specs):
-        layers.append(keras.layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride, padding="same",
+        layers.append(conv_layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride, padding="same",
                                           kernel_initializer=_kernel_init(seeds)))
         if normalise and index > 0:  # every conv but the first, as in 2017
           layers.append(SegmentBatchNorm())

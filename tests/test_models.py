@@ -109,14 +109,17 @@ _TRAINING_STEP = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("layer,disc_norm", [("stock", "none"), ("ours", "none"), ("ours", "batch")])
-def test_the_training_graph_passes_tf_remapper(layer, disc_norm):
+@pytest.mark.parametrize("layer,disc_norm,input_gradient", [
+    ("stock", "none", "stock"), ("ours", "none", "measure"), ("ours", "batch", "measure"),
+    ("ours", "batch", "matmul"), ("ours", "batch", "subpixel")])
+def test_the_training_graph_passes_tf_remapper(layer, disc_norm, input_gradient):
   # TF 2.21's graph optimizer aborts its fusions on a conv + bias + stock
   # leaky ReLU training graph and logs an error at every run; ours must not.
   # Whether the remapper tries that fusion at all depends on the CPU's oneDNN
   # kernels (AVX-512 machines do, some AVX2 ones do not), so the stock layer
   # is a positive control only where it fails; elsewhere it is skipped.
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
+  # The conv layers' custom input gradients (bgan_tf.conv_layers) must not break it either.
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0", BGAN_TF_CONV_INPUT_GRADIENT=input_gradient)
   result = subprocess.run([sys.executable, "-c", _TRAINING_STEP, layer, disc_norm], capture_output=True, text=True,
                           timeout=300, env=env)
   assert "done" in result.stdout, result.stderr[-2000:]

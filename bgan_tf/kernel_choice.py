@@ -1,0 +1,195 @@
+"""Which convolution input-gradient formulation is fastest here: measured once per shape, cached on disk.
+
+The speed of TensorFlow's `Conv2DBackpropInput` depends on the CPU and the
+build far more than the forward conv does. With oneDNN (TensorFlow's default
+on AVX-512 CPUs) it runs near the conv rate; without it (the default on
+AVX2-only CPUs) maps of 8x8 and smaller run 10-50x slower
+(docs/BENCHMARKS.md §3). So `bgan_tf.conv_layers` asks `choose` for each
+layer shape, and `choose` times the formulations of
+`bgan_tf.conv_gradients` on that shape, on this machine:
+
+* each formulation is traced once, run once to warm up, then timed
+  `REPEATS` times on a batch of `MEASURE_BATCH`; the best time counts;
+* "stock" is kept unless another formulation is at least `MARGIN` times
+  faster, so a close race never trades TensorFlow's own kernel (and its
+  numerics) for a noisy win, and wherever stock takes under
+  `MIN_STOCK_SECONDS` (small layers, where per-op overhead decides);
+* the answer is cached in this process and in a JSON file keyed by CPU
+  model, TensorFlow version and whether oneDNN is on, so later runs on this
+  machine (a resumed run, the export) make the same choice without timing
+  again. The file is `$BGAN_TF_CACHE_DIR/kernel_choice.json`, by default
+  under `$XDG_CACHE_HOME` or `~/.cache/bgan_tf`; if it cannot be written, the
+  choice is kept for this process only.
+
+`BGAN_TF_CONV_INPUT_GRADIENT=stock|subpixel|matmul` forces one formulation
+everywhere (and skips the measurement); `measure`, the default, chooses. On
+a machine with a GPU nothing is measured: cuDNN's kernels are used.
+"""
+
+import json
+import os
+import platform
+import threading
+import time
+from typing import Dict, NamedTuple, Tuple
+
+import tensorflow as tf
+from absl import logging
+
+from bgan_tf import conv_gradients
+from bgan_tf import run_files
+
+__all__ = ["ConvShape", "MARGIN", "cache_path", "choose", "forced_formulation", "machine_key", "measure",
+           "onednn_enabled"]
+
+ENV_FORMULATION = "BGAN_TF_CONV_INPUT_GRADIENT"
+ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
+# Representative of the discriminator step's big batches, which the
+# formulations run in pieces of `conv_gradients.CHUNK`.
+MEASURE_BATCH = 256
+REPEATS = 3
+MARGIN = 1.25
+# Below this (stock, at MEASURE_BATCH) a layer's input gradient costs little
+# either way, its timing is mostly per-op overhead and noise, and the other
+# formulations' extra ops cost more than they save: the README's digits
+# command ran 58.7 s with its 4x4 layer switched to "matmul" (stock 1.09 ms
+# against 0.84 here) and 48.2 s with stock.
+MIN_STOCK_SECONDS = 0.005
+
+_memory: Dict[str, str] = {}
+_lock = threading.Lock()
+
+
+class ConvShape(NamedTuple):
+  """One convolution's shape, all a formulation's speed depends on but the batch."""
+  input_hw: Tuple[int, int]
+  in_channels: int
+  out_channels: int
+  kernel_hw: Tuple[int, int]
+  stride: int
+  padding: str
+  dtype: str
+
+  def key(self) -> str:
+    return (f"{self.input_hw[0]}x{self.input_hw[1]}x{self.in_channels}->{self.out_channels}"
+            f"_k{self.kernel_hw[0]}x{self.kernel_hw[1]}_s{self.stride}_{self.padding}_{self.dtype}")
+
+
+def forced_formulation():
+  """The formulation `BGAN_TF_CONV_INPUT_GRADIENT` forces, or None to measure.
+
+  Raises:
+    ValueError: the variable names no formulation.
+  """
+  value = os.environ.get(ENV_FORMULATION, "measure").strip().lower()
+  if value in ("", "measure"):
+    return None
+  if value not in conv_gradients.FORMULATIONS:
+    raise ValueError(f"{ENV_FORMULATION}={value!r}: must be one of "
+                     f"{', '.join(conv_gradients.FORMULATIONS + ('measure',))}")
+  return value
+
+
+def onednn_enabled() -> bool:
+  """Whether TensorFlow runs its oneDNN kernels in this process (TF_ENABLE_ONEDNN_OPTS or the CPU's default)."""
+  try:
+    from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-import-not-at-top
+    return bool(_pywrap_util_port.IsMklEnabled())
+  except (ImportError, AttributeError):
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "") == "1"
+
+
+def _cpu_model() -> str:
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
+def machine_key() -> str:
+  """What the measured choice depends on besides the shape: CPU, TensorFlow, oneDNN, the candidates."""
+  # The formulations are part of the key: adding one measures every shape again.
+  return (f"{_cpu_model()} | tensorflow {tf.__version__} | onednn {'on' if onednn_enabled() else 'off'}"
+          f" | {'/'.join(conv_gradients.FORMULATIONS)}")
+
+
+def cache_path() -> str:
+  base = os.environ.get(ENV_CACHE_DIR) or os.path.join(
+      os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "bgan_tf")
+  return os.path.join(base, "kernel_choice.json")
+
+
+def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS) -> Dict[str, float]:
+  """Best wall seconds of each formulation's input gradient on `shape` (random inputs, eager context)."""
+  out_hw = [conv_gradients.output_size_and_padding(size, k, shape.stride, shape.padding)[0]
+            for size, k in zip(shape.input_hw, shape.kernel_hw)]
+  with tf.init_scope():
+    dy = tf.cast(tf.random.stateless_normal([batch, *out_hw, shape.out_channels], seed=[1, 2]), shape.dtype)
+    kernel = tf.cast(tf.random.stateless_normal([*shape.kernel_hw, shape.in_channels, shape.out_channels],
+                                                seed=[3, 4]), shape.dtype)
+    seconds = {}
+    for formulation in conv_gradients.FORMULATIONS:
+      # Fetch one element: the whole result is computed, and no copy is timed.
+      fn = tf.function(lambda dy, kernel, f=formulation: tf.reshape(conv_gradients.conv2d_input_gradient(
+          dy, kernel, shape.input_hw, shape.stride, shape.padding, f), [-1])[0], jit_compile=False)
+      fn(dy, kernel).numpy()
+      best = float("inf")
+      for _ in range(repeats):
+        start = time.perf_counter()
+        fn(dy, kernel).numpy()
+        best = min(best, time.perf_counter() - start)
+      seconds[formulation] = best
+  return seconds
+
+
+def _pick(seconds: Dict[str, float]) -> str:
+  fastest = min(seconds, key=seconds.get)
+  if seconds["stock"] < MIN_STOCK_SECONDS or seconds["stock"] < MARGIN * seconds[fastest]:
+    return "stock"
+  return fastest
+
+
+def _read_cache(path):
+  try:
+    with open(path) as f:
+      record = json.load(f)
+    return record if isinstance(record, dict) else {}
+  except (OSError, ValueError):
+    return {}  # missing or damaged: measure again and rewrite it
+
+
+def choose(shape: ConvShape) -> str:
+  """The input-gradient formulation for `shape` on this machine (see the module docstring)."""
+  forced = forced_formulation()
+  if forced is not None:
+    return forced
+  if tf.config.list_logical_devices("GPU"):
+    return "stock"
+  machine, key = machine_key(), shape.key()
+  memory_key = f"{machine} | {key}"
+  with _lock:
+    if memory_key in _memory:
+      return _memory[memory_key]
+    path = cache_path()
+    record = _read_cache(path)
+    entry = record.get(machine, {}).get(key)
+    if isinstance(entry, dict) and entry.get("choice") in conv_gradients.FORMULATIONS:
+      _memory[memory_key] = entry["choice"]
+      return entry["choice"]
+    seconds = measure(shape)
+    choice = _pick(seconds)
+    _memory[memory_key] = choice
+    logging.info("conv input gradient for %s: %s (measured ms: %s)", key, choice,
+                 ", ".join(f"{name} {1e3 * s:.2f}" for name, s in seconds.items()))
+    record = _read_cache(path)  # another process may have added shapes meanwhile
+    record.setdefault(machine, {})[key] = {"choice": choice, "seconds": seconds}
+    try:
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+      run_files.write_json(path, record)
+    except OSError as error:
+      logging.warning("cannot cache the kernel choice in %s (%s); it holds for this process only", path, error)
+    return choice

@@ -1,0 +1,239 @@
+"""The conv input-gradient formulations, the layers that use them, and the measured choice."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bgan_tf import conv_gradients
+from bgan_tf import conv_layers
+from bgan_tf import kernel_choice
+from bgan_tf import models
+from bgan_tf.config import ModelConfig
+
+FORMULATIONS = ("subpixel", "phases", "matmul")
+
+# (batch, in_h, in_w, c_in, c_out, kernel, stride, padding): odd and even
+# sizes, kernels smaller and larger than the stride, non-square maps, both paddings.
+GEOMETRIES = [
+    (3, 4, 4, 5, 7, 3, 2, "same"),      # the paper's 4x4 -> 2x2 layer, shrunk
+    (2, 7, 7, 3, 4, 5, 2, "same"),
+    (2, 8, 6, 3, 4, 5, 2, "same"),
+    (2, 9, 9, 3, 4, 3, 1, "same"),
+    (2, 9, 8, 2, 3, 3, 2, "valid"),
+    (2, 10, 10, 2, 3, 4, 2, "same"),     # even kernel: asymmetric padding
+    (2, 6, 7, 2, 3, 3, 3, "same"),
+    (2, 5, 5, 2, 3, 1, 2, "same"),
+    (1, 3, 3, 2, 2, 5, 2, "same"),       # kernel larger than the map
+]
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+def test_each_formulation_equals_tensorflows_input_gradient(geometry, formulation):
+  batch, in_h, in_w, c_in, c_out, k, stride, padding = geometry
+  x = tf.random.stateless_normal([batch, in_h, in_w, c_in], seed=[0, 1])
+  kernel = tf.random.stateless_normal([k, k, c_in, c_out], seed=[0, 2])
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = tf.nn.conv2d(x, kernel, stride, padding.upper())
+  dy = tf.random.stateless_normal(y.shape, seed=[0, 3])
+  expected = tape.gradient(y, x, output_gradients=dy)
+  got = conv_gradients.conv2d_input_gradient(dy, kernel, (in_h, in_w), stride, padding, formulation)
+  assert got.shape == expected.shape
+  np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+def test_a_batch_run_in_pieces_equals_the_whole(formulation):
+  # 7 examples in pieces of at most 3: three pieces of 3, the last padded with 2.
+  dy = tf.random.stateless_normal([7, 2, 2, 4], seed=[4, 1])
+  kernel = tf.random.stateless_normal([3, 3, 5, 4], seed=[4, 2])
+  whole = conv_gradients.conv2d_input_gradient(dy, kernel, (4, 4), 2, "same", formulation, chunk=0)
+  in_pieces = tf.function(lambda dy, kernel: conv_gradients.conv2d_input_gradient(  # pieces only in a graph
+      dy, kernel, (4, 4), 2, "same", formulation, chunk=3))
+  pieces = in_pieces(dy, kernel)
+  ops = {op.type for op in in_pieces.get_concrete_function(dy, kernel).graph.get_operations()}
+  assert ops & {"While", "StatelessWhile"}  # really run piece by piece
+  assert pieces.shape == whole.shape == (7, 4, 4, 5)
+  np.testing.assert_allclose(pieces.numpy(), whole.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_an_unknown_formulation_is_refused():
+  with pytest.raises(ValueError, match="formulation must be one of"):
+    conv_gradients.conv2d_input_gradient(tf.zeros([1, 2, 2, 1]), tf.zeros([3, 3, 1, 1]), (4, 4), 2, "same", "fft")
+
+
+def _forced(monkeypatch, formulation):
+  monkeypatch.setenv(kernel_choice.ENV_FORMULATION, formulation)
+
+
+def _values_and_gradients(layer, x):
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = layer(x)
+    loss = tf.reduce_sum(y * tf.random.stateless_normal(y.shape, seed=[5, 5]))
+  return [y] + tape.gradient(loss, [x] + layer.trainable_variables)
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv", "transposed"])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_the_layers_equal_the_stock_keras_layers_in_values_and_gradients(monkeypatch, formulation, transposed,
+                                                                          padding):
+  _forced(monkeypatch, formulation)
+  stock_class, our_class = ((keras.layers.Conv2DTranspose, conv_layers.Conv2DTranspose) if transposed
+                            else (keras.layers.Conv2D, conv_layers.Conv2D))
+  x = tf.random.stateless_normal([3, 5, 6, 4] if transposed else [3, 9, 10, 4], seed=[1, 1])
+  stock = stock_class(6, 3, strides=2, padding=padding, bias_initializer="random_normal")
+  ours = our_class(6, 3, strides=2, padding=padding)
+  stock.build(x.shape)
+  ours.build(x.shape)
+  assert ours.input_gradient_formulation == formulation
+  for target, source in zip(ours.weights, stock.weights):
+    target.assign(source)
+  for got, expected in zip(_values_and_gradients(ours, x), _values_and_gradients(stock, x)):
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_the_stock_formulation_runs_the_keras_code(monkeypatch):
+  _forced(monkeypatch, "stock")
+  layer = conv_layers.Conv2D(4, 3, strides=2, padding="same")
+  x = tf.ones([1, 8, 8, 2])
+
+  @tf.function
+  def gradient(x):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = layer(x)
+    return tape.gradient(y, x)
+
+  gradient(x)
+  ops = {op.type for op in gradient.get_concrete_function(x).graph.get_operations()}
+  assert "Conv2DBackpropInput" in ops and "IdentityN" not in ops  # no custom gradient
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+def test_a_gan_trains_the_same_with_every_formulation(monkeypatch, formulation):
+  config = ModelConfig(example_shape=(16, 16, 3), num_classes=10, df_dim=8, gf_dim=8, num_layers=3,
+                       disc_norm="batch")
+
+  def values_and_gradients():
+    generator = models.make_generator(config, seed=0)
+    discriminator = models.make_discriminator(config, seed=1)
+    z = tf.random.stateless_normal([4, config.z_dim], seed=[0, 1])
+    with tf.GradientTape() as tape:
+      x = generator(z, training=True)
+      logits = discriminator(x, training=True)
+      loss = tf.reduce_sum(logits * tf.range(10, dtype=tf.float32))
+    variables = generator.trainable_variables + discriminator.trainable_variables
+    layers = [layer for layer in generator.body.layers + discriminator.body.layers
+              if isinstance(layer, (conv_layers.Conv2D, conv_layers.Conv2DTranspose))]
+    return [x, logits] + tape.gradient(loss, variables), {layer.input_gradient_formulation for layer in layers}
+
+  _forced(monkeypatch, "stock")
+  expected, chosen = values_and_gradients()
+  assert chosen == {"stock"}
+  _forced(monkeypatch, formulation)
+  got, chosen = values_and_gradients()
+  assert chosen == {formulation}
+  # Biases followed by batch norm get gradients of 0 up to rounding (~1e-5 here).
+  for a, b in zip(got, expected):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=5e-5)
+
+
+def test_a_checkpoint_of_stock_keras_layers_restores_into_ours(monkeypatch, tmp_path):
+  config = ModelConfig(example_shape=(8, 8, 1), num_classes=3, df_dim=4, gf_dim=4, num_layers=2)
+  z = tf.random.stateless_normal([2, config.z_dim], seed=[2, 2])
+  with monkeypatch.context() as patch:
+    patch.setattr(conv_layers, "Conv2D", keras.layers.Conv2D)
+    patch.setattr(conv_layers, "Conv2DTranspose", keras.layers.Conv2DTranspose)
+    generator, discriminator = models.make_generator(config, seed=3), models.make_discriminator(config, seed=4)
+    expected = discriminator(generator(z)).numpy()
+    path = tf.train.Checkpoint(g=generator, d=discriminator).save(str(tmp_path / "stock"))
+  _forced(monkeypatch, "matmul")
+  generator, discriminator = models.make_generator(config, seed=5), models.make_discriminator(config, seed=6)
+  discriminator(generator(z))  # build
+  tf.train.Checkpoint(g=generator, d=discriminator).restore(path).assert_existing_objects_matched()
+  np.testing.assert_allclose(discriminator(generator(z)).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+def test_the_layers_run_under_bfloat16(monkeypatch, formulation):
+  x = tf.cast(tf.random.stateless_normal([2, 8, 8, 3], seed=[3, 3]), tf.bfloat16)
+  results = {}
+  for name in ("stock", formulation):
+    _forced(monkeypatch, name)
+    layer = conv_layers.Conv2D(4, 3, strides=2, padding="same", dtype="mixed_bfloat16")
+    layer.build(x.shape)
+    layer.kernel.assign(tf.reshape(tf.range(3 * 3 * 3 * 4, dtype=tf.float32) / 100.0, [3, 3, 3, 4]))
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = layer(x)
+      loss = tf.reduce_sum(tf.cast(y, tf.float32) ** 2)
+    assert y.dtype == tf.bfloat16
+    results[name] = tf.cast(tape.gradient(loss, x), tf.float32).numpy()
+  np.testing.assert_allclose(results[formulation], results["stock"], rtol=0.05, atol=0.05)
+
+
+# ------------------------------------------------------------------ the choice
+
+
+_SHAPE = kernel_choice.ConvShape((4, 4), 3, 5, (3, 3), 2, "same", "float32")
+
+
+def test_the_environment_forces_a_formulation_and_a_bad_value_is_refused(monkeypatch):
+  monkeypatch.setattr(kernel_choice, "measure", lambda shape: pytest.fail("measured although forced"))
+  for name in conv_gradients.FORMULATIONS:
+    _forced(monkeypatch, name)
+    assert kernel_choice.choose(_SHAPE) == name
+  _forced(monkeypatch, "fastest")
+  with pytest.raises(ValueError, match="BGAN_TF_CONV_INPUT_GRADIENT='fastest'"):
+    kernel_choice.choose(_SHAPE)
+
+
+def test_stock_is_kept_unless_another_formulation_wins_by_the_margin_on_a_layer_that_matters():
+  assert kernel_choice._pick({"stock": 1.0, "subpixel": 0.9, "phases": 0.9, "matmul": 0.95}) == "stock"
+  assert kernel_choice._pick({"stock": 1.0, "subpixel": 0.7, "phases": 0.6, "matmul": 0.5}) == "matmul"
+  assert kernel_choice._pick({"stock": 0.5, "subpixel": 0.7, "phases": 0.8, "matmul": 0.6}) == "stock"
+  small = kernel_choice.MIN_STOCK_SECONDS / 2  # a tiny layer: overhead decides, keep stock
+  assert kernel_choice._pick({"stock": small, "subpixel": small / 4, "phases": small, "matmul": small}) == "stock"
+
+
+def test_the_choice_is_measured_once_cached_on_disk_and_reread(monkeypatch, tmp_path):
+  monkeypatch.setenv(kernel_choice.ENV_CACHE_DIR, str(tmp_path))
+  monkeypatch.setenv(kernel_choice.ENV_FORMULATION, "measure")
+  monkeypatch.setattr(kernel_choice, "_memory", {})
+  seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=1)
+  assert set(seconds) == set(conv_gradients.FORMULATIONS) and all(s > 0 for s in seconds.values())
+  calls = []
+  monkeypatch.setattr(kernel_choice, "measure",
+                      lambda shape: calls.append(shape) or {"stock": 3.0, "subpixel": 1.0, "matmul": 2.0})
+  assert kernel_choice.choose(_SHAPE) == "subpixel"
+  assert kernel_choice.choose(_SHAPE) == "subpixel" and len(calls) == 1  # this process: from memory
+  with open(kernel_choice.cache_path()) as f:
+    record = json.load(f)
+  assert record[kernel_choice.machine_key()][_SHAPE.key()]["choice"] == "subpixel"
+  monkeypatch.setattr(kernel_choice, "_memory", {})  # a new process: from the file
+  assert kernel_choice.choose(_SHAPE) == "subpixel" and len(calls) == 1
+
+
+def test_a_damaged_or_unwritable_cache_falls_back_to_measuring(monkeypatch, tmp_path):
+  monkeypatch.setenv(kernel_choice.ENV_FORMULATION, "measure")
+  monkeypatch.setattr(kernel_choice, "measure", lambda shape: {"stock": 1.0, "subpixel": 2.0, "matmul": 0.1})
+  damaged = tmp_path / "damaged"
+  damaged.mkdir()
+  (damaged / "kernel_choice.json").write_text('{"truncated": ')
+  monkeypatch.setenv(kernel_choice.ENV_CACHE_DIR, str(damaged))
+  monkeypatch.setattr(kernel_choice, "_memory", {})
+  assert kernel_choice.choose(_SHAPE) == "matmul"
+  assert json.loads((damaged / "kernel_choice.json").read_text())  # rewritten whole
+  blocker = tmp_path / "a_file"
+  blocker.write_text("")
+  monkeypatch.setenv(kernel_choice.ENV_CACHE_DIR, str(blocker / "cache"))  # under a file: cannot be made
+  monkeypatch.setattr(kernel_choice, "_memory", {})
+  assert kernel_choice.choose(_SHAPE) == "matmul"
+  assert not os.path.exists(blocker / "cache")
