@@ -176,7 +176,8 @@ def choose(shape: ConvShape) -> str:
       return _memory[memory_key]
     path = cache_path()
     record = _read_cache(path)
-    entry = record.get(machine, {}).get(key)
+    entries = record.get(machine)
+    entry = entries.get(key) if isinstance(entries, dict) else None
     if isinstance(entry, dict) and entry.get("choice") in conv_gradients.FORMULATIONS:
       _memory[memory_key] = entry["choice"]
       return entry["choice"]
@@ -186,7 +187,9 @@ def choose(shape: ConvShape) -> str:
     logging.info("conv input gradient for %s: %s (measured ms: %s)", key, choice,
                  ", ".join(f"{name} {1e3 * s:.2f}" for name, s in seconds.items()))
     record = _read_cache(path)  # another process may have added shapes meanwhile
-    record.setdefault(machine, {})[key] = {"choice": choice, "seconds": seconds}
+    if not isinstance(record.get(machine), dict):
+      record[machine] = {}
+    record[machine][key] = {"choice": choice, "seconds": seconds}
     try:
       os.makedirs(os.path.dirname(path), exist_ok=True)
       run_files.write_json(path, record)

@@ -231,6 +231,9 @@ def test_a_damaged_or_unwritable_cache_falls_back_to_measuring(monkeypatch, tmp_
   monkeypatch.setattr(kernel_choice, "_memory", {})
   assert kernel_choice.choose(_SHAPE) == "matmul"
   assert json.loads((damaged / "kernel_choice.json").read_text())  # rewritten whole
+  (damaged / "kernel_choice.json").write_text(json.dumps({kernel_choice.machine_key(): ["not", "a", "dict"]}))
+  monkeypatch.setattr(kernel_choice, "_memory", {})
+  assert kernel_choice.choose(_SHAPE) == "matmul"  # a record of the wrong shape: measured again
   blocker = tmp_path / "a_file"
   blocker.write_text("")
   monkeypatch.setenv(kernel_choice.ENV_CACHE_DIR, str(blocker / "cache"))  # under a file: cannot be made
