@@ -231,10 +231,12 @@ def run(main: Callable[[], None], doc: Optional[str] = None, flag_names: Sequenc
   def guarded(argv):
     if len(argv) > 1:  # before TensorFlow loads
       _fail(program, f"unexpected arguments: {' '.join(argv[1:])}", code=2)
-    from bgan_tf.data import DataError  # noqa: imported late: TensorFlow loads here
+    from bgan_tf import kernel_choice  # noqa: imported late: TensorFlow loads here
+    from bgan_tf.data import DataError
     from bgan_tf.export import ExportError
     from bgan_tf.train import NonFiniteLossError, RunError
     try:
+      kernel_choice.forced_formulation()  # a bad BGAN_TF_CONV_INPUT_GRADIENT, before any work
       main()
     except (UsageError, ConfigError, DataError, RunError, ExportError) as error:
       _fail(program, str(error), code=2)

@@ -38,9 +38,10 @@ from absl import logging
 
 from bgan_tf import conv_gradients
 from bgan_tf import run_files
+from bgan_tf.config import ConfigError
 
-__all__ = ["ConvShape", "MARGIN", "cache_path", "choose", "forced_formulation", "machine_key", "measure",
-           "onednn_enabled"]
+__all__ = ["ConvShape", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose", "forced_formulation",
+           "machine_key", "measure", "onednn_enabled"]
 
 ENV_FORMULATION = "BGAN_TF_CONV_INPUT_GRADIENT"
 ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
@@ -53,7 +54,7 @@ MARGIN = 1.25
 # either way, its timing is mostly per-op overhead and noise, and the other
 # formulations' extra ops cost more than they save: the README's digits
 # command ran 58.7 s with its 4x4 layer switched to "matmul" (stock 1.09 ms
-# against 0.84 here) and 48.2 s with stock.
+# against 0.84 on the AVX-512 machine) and 48.2 s with stock.
 MIN_STOCK_SECONDS = 0.005
 
 _memory: Dict[str, str] = {}
@@ -79,13 +80,13 @@ def forced_formulation():
   """The formulation `BGAN_TF_CONV_INPUT_GRADIENT` forces, or None to measure.
 
   Raises:
-    ValueError: the variable names no formulation.
+    ConfigError: the variable names no formulation (the programs check it before any work).
   """
   value = os.environ.get(ENV_FORMULATION, "measure").strip().lower()
   if value in ("", "measure"):
     return None
   if value not in conv_gradients.FORMULATIONS:
-    raise ValueError(f"{ENV_FORMULATION}={value!r}: must be one of "
+    raise ConfigError(f"{ENV_FORMULATION}={value!r}: must be one of "
                      f"{', '.join(conv_gradients.FORMULATIONS + ('measure',))}")
   return value
 
