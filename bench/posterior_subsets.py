@@ -21,7 +21,7 @@ import os
 from absl import app, flags
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
-from semi_runs import mean_std  # noqa: E402  (bench/semi_runs.py)
+from semi_runs import mean_std, predictive_scores  # noqa: E402  (bench/semi_runs.py)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -44,7 +44,6 @@ def subset_scores(run_dir, validation):
   import numpy as np
   import tensorflow as tf
   from bgan_tf import data as data_lib
-  from bgan_tf import metrics
   from bgan_tf.train import restore_run
   run = restore_run(run_dir)
   chains = list(run.gan.discriminators)
@@ -55,14 +54,13 @@ def subset_scores(run_dir, validation):
   chain_probs, snapshot_probs = probs[:len(chains)], probs[len(chains):]
 
   def score(members):
-    p = np.mean(members, axis=0)
-    return (metrics.error_rate(p, labels), metrics.negative_log_likelihood(p, labels),
-            metrics.expected_calibration_error(p, labels))
+    scores = predictive_scores(np.mean(members, axis=0), labels, "val")
+    return scores["val_error"], scores["val_nll"], scores["val_ece"]
 
   scores = {"chains": score(chain_probs), "all": score(probs), "first4": score(snapshot_probs[:4])}
   for k in (4, 8, 12):
     scores[f"last{k}"] = score(chain_probs + snapshot_probs[-k:])
-  return scores, [metrics.error_rate(p, labels) for p in probs]
+  return scores, [score([p])[0] for p in probs]
 
 
 def markdown(rows):

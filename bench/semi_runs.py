@@ -12,7 +12,7 @@ import time
 
 from absl import flags
 
-__all__ = ["evaluate_run", "load_record", "mean_std", "run_one"]
+__all__ = ["evaluate_run", "load_record", "mean_std", "predictive_scores", "run_one"]
 
 
 def load_record(path):
@@ -44,6 +44,14 @@ def run_one(args):
   return results, time.perf_counter() - start
 
 
+def predictive_scores(probs, labels, prefix):
+  """{prefix_error, prefix_nll, prefix_ece} of predictive probabilities (error and ECE as fractions)."""
+  from bgan_tf import metrics
+  return {f"{prefix}_error": metrics.error_rate(probs, labels),
+          f"{prefix}_nll": metrics.negative_log_likelihood(probs, labels),
+          f"{prefix}_ece": metrics.expected_calibration_error(probs, labels)}
+
+
 def evaluate_run(run_dir, dataset, batch_size):
   """Test error, NLL and ECE of a run's predictive and of its supervised baseline.
 
@@ -58,7 +66,6 @@ def evaluate_run(run_dir, dataset, batch_size):
   import numpy as np
   import tensorflow as tf
   from bgan_tf import data as data_lib
-  from bgan_tf import metrics
   from bgan_tf.train import restore_run
   run = restore_run(run_dir)
   models = run.posterior_discriminators()
@@ -69,13 +76,5 @@ def evaluate_run(run_dir, dataset, batch_size):
     supervised.append(run.gan.classifier_predict_proba(x).numpy().astype(np.float64))
     labels.append(y.numpy())
   probs, supervised, labels = np.concatenate(probs), np.concatenate(supervised), np.concatenate(labels)
-  return {
-      "test_error": metrics.error_rate(probs, labels),
-      "test_nll": metrics.negative_log_likelihood(probs, labels),
-      "test_ece": metrics.expected_calibration_error(probs, labels),
-      "supervised_error": metrics.error_rate(supervised, labels),
-      "supervised_nll": metrics.negative_log_likelihood(supervised, labels),
-      "supervised_ece": metrics.expected_calibration_error(supervised, labels),
-      "num_models": len(models),
-      "iteration": run.iteration,
-  }
+  return {**predictive_scores(probs, labels, "test"), **predictive_scores(supervised, labels, "supervised"),
+          "num_models": len(models), "iteration": run.iteration}

@@ -26,6 +26,7 @@ everywhere (and skips the measurement); `measure`, the default, chooses. On
 a machine with a GPU nothing is measured: cuDNN's kernels are used.
 """
 
+import functools
 import json
 import os
 import platform
@@ -111,6 +112,7 @@ def _cpu_model() -> str:
   return platform.processor() or platform.machine()
 
 
+@functools.lru_cache(maxsize=None)  # fixed for the process; asked once per conv layer built
 def machine_key() -> str:
   """What the measured choice depends on besides the shape: CPU, TensorFlow, oneDNN, the candidates."""
   # The formulations are part of the key: adding one measures every shape again.
