@@ -84,6 +84,16 @@ CANDIDATES = {
     "j10_mean": ["--recipe=bgan_tf", "--objective=mean", "--real_weight=one"] + _BENCH_SIZE,
     "j10_real_one_adam": ["--recipe=bgan_tf", "--real_weight=one", "--optimizer=adam"] + _BENCH_SIZE,
     "dcgan10": ["--recipe=bgan_tf", "--ml_ensemble=10", "--num_gen=1", "--num_mcmc=1"],
+    # DCGAN-10 averages 10 independently trained discriminators; 10 x 2 with
+    # J_d = 1 averages 2 chains and their snapshots. J_d = 5 discriminator
+    # samples per chain give the posterior as many discriminators as DCGAN-10
+    # (every snapshot keeps all 10, so up to 100 models are averaged).
+    "j10_jd5": ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--num_disc=5", "--max_snapshots=100"],
+    # A longer sampling phase (1500 sampler iterations after the same 1000 of
+    # Adam, a snapshot every 100), against DCGAN-10 trained as long.
+    "j10_long": ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--train_iter=2500", "--snapshot_every=100",
+                                                      "--max_snapshots=30"],
+    "dcgan10_long": ["--recipe=bgan_tf", "--ml_ensemble=10", "--num_gen=1", "--num_mcmc=1", "--train_iter=2500"],
 }
 
 CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")
