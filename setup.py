@@ -11,6 +11,7 @@ import setuptools
 
 HERE = pathlib.Path(__file__).parent
 PROGRAMS = ("run_bgan_semi", "run_bgan", "bgan_synth", "export_bgan")
+SERVING = ["tensorflow-serving-api>=2.21,<2.22"]
 version = {}
 exec((HERE / "bgan_tf" / "__init__.py").read_text(), version)
 
@@ -36,11 +37,12 @@ setuptools.setup(
         "pillow>=10,<14",
         # tf.summary needs it and TensorFlow 2.21 no longer depends on it.
         "tensorboard>=2.21,<2.22",
-        # The export writes TF Serving's warm-up file with its own protos.
-        "tensorflow-serving-api>=2.21,<2.22",
     ],
     extras_require={
-        "test": ["pytest>=8,<10"],
+        # TF Serving's protos: the export's warm-up file and models.config
+        # (without them the SavedModel is still written and checked).
+        "serving": SERVING,
+        "test": ["pytest>=8,<10"] + SERVING,
         "bench": ["matplotlib>=3.8,<4"],
     },
 )

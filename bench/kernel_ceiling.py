@@ -1,7 +1,7 @@
 """How fast can an iteration be with these kernels? Each FLOP-bearing kernel of one
 iteration, timed alone, against the reference conv peak and the real iteration.
 
-`bgan_tf.flops.iteration_passes` lists every convolution and matmul an iteration
+`flops.iteration_passes` (bench/flops.py) lists every convolution and matmul an iteration
 of the paper's CIFAR-10 config runs (forward, input gradient, filter gradient,
 with the TensorFlow op that computes each). This program times each distinct
 kernel shape on its own (best of --repeats, random inputs, each run fetched),
@@ -42,7 +42,7 @@ from configs import gan_config, random_input_iteration  # noqa: E402  (bench/con
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 import peak  # noqa: E402  (bench/peak.py)
 from bgan_tf import conv_gradients  # noqa: E402
-from bgan_tf import flops  # noqa: E402
+import flops  # noqa: E402  (bench/flops.py)
 from bgan_tf import kernel_choice  # noqa: E402
 from bgan_tf import run_files  # noqa: E402
 

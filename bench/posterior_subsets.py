@@ -44,7 +44,7 @@ def subset_scores(run_dir, validation):
   import numpy as np
   import tensorflow as tf
   from bgan_tf import data as data_lib
-  from bgan_tf.train import restore_run
+  from bgan_tf.run_dir import restore_run
   run = restore_run(run_dir)
   chains = list(run.gan.discriminators)
   snapshots = run.snapshots.models(exclude_iteration=run.iteration)  # oldest first

@@ -40,13 +40,13 @@ def run_one(args):
   names = cli.define_flags("semi", values)
   values(["run_bgan_semi"] + list(args))
   start = time.perf_counter()
-  results = cli.main_train(values, "semi", names)
+  results = cli.main_train(values, "semi", names).results
   return results, time.perf_counter() - start
 
 
 def predictive_scores(probs, labels, prefix):
   """{prefix_error, prefix_nll, prefix_ece} of predictive probabilities (error and ECE as fractions)."""
-  from bgan_tf import metrics
+  import classifier_metrics as metrics  # bench/classifier_metrics.py
   return {f"{prefix}_error": metrics.error_rate(probs, labels),
           f"{prefix}_nll": metrics.negative_log_likelihood(probs, labels),
           f"{prefix}_ece": metrics.expected_calibration_error(probs, labels)}
@@ -66,7 +66,7 @@ def evaluate_run(run_dir, dataset, batch_size):
   import numpy as np
   import tensorflow as tf
   from bgan_tf import data as data_lib
-  from bgan_tf.train import restore_run
+  from bgan_tf.run_dir import restore_run
   run = restore_run(run_dir)
   models = run.posterior_discriminators()
   probs, supervised, labels = [], [], []

@@ -2,7 +2,7 @@
 
 For every labeled-set size N, seed and method, this program trains one
 `run_bgan_semi` run (in this process, through `bgan_tf.cli`, one run at a
-time), restores it with `bgan_tf.train.restore_run`, and scores its
+time), restores it with `bgan_tf.run_dir.restore_run`, and scores its
 predictive on the whole test set:
 
   bayes        the Bayesian GAN (--num_gen=J --num_mcmc=M); its predictive is

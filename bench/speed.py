@@ -4,7 +4,7 @@ One iteration is what `bin/run_bgan_semi` runs per step: a discriminator step,
 a generator step and a supervised-baseline step (SGHMC, float32 unless said).
 For each configuration it reports seconds per iteration (median, min, max
 over --iters after --warmup), the FLOPs of an iteration counted from the layer
-shapes (`bgan_tf.flops`, ours and the 2017 code's structure), the effective
+shapes (`bench/flops.py`, ours and the 2017 code's structure), the effective
 GFLOP/s, and their ratio to this machine's peak measured in the same run (a
 4096^3 float32 matmul and a [64,16,16,96] -> 192-channel 3x3 stride-2
 conv2d). It also times each step kind (where the time goes), the host
@@ -41,7 +41,7 @@ from bgan_tf import data as data_lib  # noqa: E402
 from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 import peak  # noqa: E402  (bench/peak.py)
-from bgan_tf import flops  # noqa: E402
+import flops  # noqa: E402  (bench/flops.py)
 from bgan_tf import kernel_choice  # noqa: E402
 from bgan_tf import run_files  # noqa: E402
 from bgan_tf.bgan import BayesianGAN  # noqa: E402

@@ -18,7 +18,7 @@ Two experiments, each a run at a time in this process, several seeds each:
    The `_const` pair is a control: lr_decay 3 shrinks every rate by e^-3
    within the first epoch (156 iterations at batch 64 on 10,000 examples).
 2. A ring of 8 2-D Gaussians (std 0.02, radius 2) and a 5x5 grid of 25
-   (std 0.05, spacing 2), built with `bgan_tf.metrics.sample_ring_or_grid`
+   (std 0.05, spacing 2), built with `mode_coverage.sample_ring_or_grid` (bench/)
    and trained with `bgan_tf.train.train` (MLP networks, linear generator
    output, constant rates: SGHMC --mode_lr, Adam --mode_adam_lr): modes covered and the fraction of high-quality
    samples (within 3 std of a mode), from samples of all generator samples. The
@@ -167,22 +167,20 @@ def run_paper(method, seed, work_dir):
     return [synthetic.js_divergence_hook(dataset, hook_run_dir, every=every, num_samples=num_samples, seed=seed)]
 
   start = time.perf_counter()
-  cli.main_train(values, "synth", names, hooks_fn=hooks)
+  outcome = cli.main_train(values, "synth", names, hooks_fn=hooks)
   seconds = time.perf_counter() - start
-  with open(os.path.join(run_dir, "hook_metrics.json")) as f:
-    curve = json.load(f)["js_divergence"]
-  return run_dir, curve, seconds, args
+  return outcome.run_dir, outcome.hook_history["js_divergence"], seconds, args
 
 
 def mixture_dataset(name, num_train, seed):
   """The ring or grid as a `bgan_tf.data.Dataset` of 2-D vectors (already scaled)."""
   import numpy as np
   from bgan_tf import data as data_lib
-  from bgan_tf import metrics
+  import mode_coverage  # bench/mode_coverage.py
   centres_fn, kwargs, std = MIXTURES[name]
-  centres = getattr(metrics, centres_fn)(**kwargs)
-  x_train = metrics.sample_ring_or_grid(centres, std, num_train, seed).astype(np.float32)
-  x_test = metrics.sample_ring_or_grid(centres, std, 500, seed + 10_000).astype(np.float32)
+  centres = getattr(mode_coverage, centres_fn)(**kwargs)
+  x_train = mode_coverage.sample_ring_or_grid(centres, std, num_train, seed).astype(np.float32)
+  x_test = mode_coverage.sample_ring_or_grid(centres, std, 500, seed + 10_000).astype(np.float32)
   dataset = data_lib.dataset_from_arrays(name, x_train, np.zeros(num_train), x_test, np.zeros(500), pixel_range=None,
                                          source=f"{name} of {len(centres)} Gaussians (std {std}, seed {seed})",
                                          num_classes=1)
@@ -248,7 +246,7 @@ def run_mixture(mixture, method, seed, work_dir):
     the coverage curve, the final samples and the wall seconds.
   """
   import numpy as np
-  from bgan_tf import metrics
+  import mode_coverage  # bench/mode_coverage.py
   from bgan_tf import train as train_lib
   dataset, centres, std = mixture_dataset(mixture, NUM_TRAIN.value, seed)
   gan_config, train_config = mixture_configs(method, dataset, seed)
@@ -262,16 +260,14 @@ def run_mixture(mixture, method, seed, work_dir):
     points = generated_points(gan, num_samples)
     if not np.all(np.isfinite(points)):
       return {"modes_covered": float("nan"), "high_quality_fraction": float("nan")}
-    scores = metrics.mode_coverage(points, centres, std)
+    scores = mode_coverage.mode_coverage(points, centres, std)
     final.update(points=points, counts=scores["counts"].tolist(), min_count=scores["min_count"])
     return {"modes_covered": scores["modes_covered"], "high_quality_fraction": scores["high_quality_fraction"]}
 
   start = time.perf_counter()
-  train_lib.train(gan_config, train_config, dataset, run_dir,
-                  hooks=[train_lib.Hook(every=setting("mode_eval_every"), fn=coverage)])
+  history = train_lib.train(gan_config, train_config, dataset, run_dir,
+                            hooks=[train_lib.Hook(every=setting("mode_eval_every"), fn=coverage)]).hook_history
   seconds = time.perf_counter() - start
-  with open(os.path.join(run_dir, "hook_metrics.json")) as f:
-    history = json.load(f)
   # The last evaluation is the end of training (main checks mode_iter % mode_eval_every == 0).
   return {"mixture": mixture, "method": method, "seed": seed, "num_modes": len(centres), "mode_std": std,
           "modes_covered": int(history["modes_covered"][-1][1]),
@@ -364,7 +360,7 @@ def write_js_plot(js_record, path):
 def write_mode_plots(mode_record, samples, out_dir):
   """Final samples of the first seed over the real modes, and coverage curves."""
   import numpy as np
-  from bgan_tf import metrics
+  import mode_coverage  # bench/mode_coverage.py
   plt = _pyplot()
   if plt is None:
     return
@@ -376,7 +372,7 @@ def write_mode_plots(mode_record, samples, out_dir):
                              squeeze=False)
     for i, mixture in enumerate(mixtures):
       centres_fn, kwargs, std = MIXTURES[mixture]
-      centres = getattr(metrics, centres_fn)(**kwargs)
+      centres = getattr(mode_coverage, centres_fn)(**kwargs)
       for j, method in enumerate(methods):
         ax = axes[i][j]
         entry = samples.get((mixture, method))

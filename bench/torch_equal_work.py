@@ -44,7 +44,7 @@ from torch.nn import functional as F  # noqa: E402
 
 from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
 from machine import machine_info  # noqa: E402  (bench/machine.py)
-from bgan_tf import flops  # noqa: E402
+import flops  # noqa: E402  (bench/flops.py)
 from bgan_tf import run_files  # noqa: E402
 from bgan_tf.models import conv_specs  # noqa: E402
 
@@ -246,7 +246,7 @@ def main(argv):
   if tf_times and torch_times:
     result["torch_over_bgan_tf_per_pair_median"] = statistics.median(t / b for t, b in zip(torch_times, tf_times))
     print(f"PyTorch / bgan_tf, per pair: {result['torch_over_bgan_tf_per_pair_median']:.2f} (median)")
-  print(f"FLOPs per iteration: {work:.1f} GFLOP (bgan_tf.flops), {torch_gflop:.1f} (PyTorch's counter)")
+  print(f"FLOPs per iteration: {work:.1f} GFLOP (bench/flops.py), {torch_gflop:.1f} (PyTorch's counter)")
   if OUT.value:
     run_files.write_json(OUT.value, result)
 

@@ -43,18 +43,30 @@ import keras
 import tensorflow as tf
 
 from bgan_tf import losses
-from bgan_tf.config import ConfigError, GANConfig
+from bgan_tf.config import GANConfig
+from bgan_tf.errors import ConfigError
 from bgan_tf.models import make_discriminator, make_generator
+from bgan_tf.seeds import child_seed
 from bgan_tf.sghmc import SGHMC
 
 __all__ = ["BayesianGAN"]
 
-# Offsets that give each random stream of a run its own seed.
+# The run seed's children (`bgan_tf.seeds`): one per model and random stream.
+# Model i of an ensemble is child kind * _MAX_MODELS + i.
 _GEN_SEED, _DISC_SEED, _SUP_SEED, _Z_SEED, _G_NOISE_SEED, _D_NOISE_SEED = range(1, 7)
+_MAX_MODELS = 1000
+_RUN_FAN_OUT = 7919  # > 7 * _MAX_MODELS
 
 
 def _offset_seed(seed, offset):
-  return None if seed is None else seed * 7919 + offset
+  return child_seed(seed, offset, _RUN_FAN_OUT)
+
+
+def _model_seed(seed, kind, index):
+  """The seed of model `index` of the ensemble `kind` (_GEN_SEED or _DISC_SEED)."""
+  if not 0 <= index < _MAX_MODELS:
+    raise ConfigError(f"an ensemble holds at most {_MAX_MODELS} models, asked for model {index}")
+  return _offset_seed(seed, kind * _MAX_MODELS + index)
 
 
 class BayesianGAN(tf.Module):
@@ -92,12 +104,12 @@ class BayesianGAN(tf.Module):
     model_cfg, sampler_cfg = config.model, config.sampler
     seed, precision = config.seed, config.precision
     self.generators = [
-        make_generator(model_cfg, seed=_offset_seed(seed, _GEN_SEED * 1000 + i), name=f"generator_{i}",
+        make_generator(model_cfg, seed=_model_seed(seed, _GEN_SEED, i), name=f"generator_{i}",
                        precision=precision, synchronized_batch_norm=self.num_replicas > 1)
         for i in range(config.num_generators)
     ]
     self.discriminators = [
-        make_discriminator(model_cfg, seed=_offset_seed(seed, _DISC_SEED * 1000 + i),
+        make_discriminator(model_cfg, seed=_model_seed(seed, _DISC_SEED, i),
                            name=f"discriminator_{i}", precision=precision)
         for i in range(config.num_discriminators)
     ]

@@ -8,30 +8,55 @@ package so the installed programs can import it; the library below it never
 reads flags: every function here takes the parsed `FlagValues` explicitly.
 """
 
-import dataclasses
 import datetime
-import json
 import logging as std_logging
 import os
 import random
 import sys
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from absl import app, flags, logging
 
+from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files
 from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS,
-                            PRIOR_FORMS, REAL_WEIGHTS, ConfigError, GANConfig, ModelConfig, SamplerConfig,
-                            TrainConfig)
+                            PRIOR_FORMS, REAL_WEIGHTS, GANConfig, ModelConfig, SamplerConfig, TrainConfig,
+                            check_ensemble_sizes)
+from bgan_tf.errors import ConfigError, NonFiniteLossError, UsageError, UserError, first_line
 from bgan_tf.recipes import RECIPES, recipe_values
 
-__all__ = ["PROGRAMS", "define_flags", "main_train", "run"]
+__all__ = ["PROGRAMS", "RunOutcome", "define_flags", "main_train", "run", "run_program"]
 
 PROGRAMS = ("semi", "unsupervised", "synth")
 
-
-class UsageError(Exception):
-  """A bad command line (one line for the user; exit code 2)."""
+# Flags whose defaults come from --recipe (None until `apply_recipe`): (kind, name, help, options).
+_SAMPLER_AND_OBJECTIVE_FLAGS = (
+    ("float", "friction", "SGHMC friction alpha (momentum 1 - alpha).", dict(lower_bound=1e-6, upper_bound=1.0)),
+    ("float", "temperature",
+     "SGHMC temperature T: the noise variance scale (1 samples the posterior, < 1 a tempered one).",
+     dict(lower_bound=0.0)),
+    ("enum", "noise",
+     "SGHMC noise: 'langevin' (N(0, 2 alpha lr T / N) in the update) or '2017' (the original's loss-term "
+     "noise, 1e5-1e6 times smaller).", dict(enum_values=list(NOISE_FORMS))),
+    ("enum", "prior",
+     "Weight prior: 'gaussian' (N(0, prior_std^2) on every weight) or '2017' (the original's "
+     "mean-per-variable penalty).", dict(enum_values=list(PRIOR_FORMS))),
+    ("enum", "disc_norm",
+     "Discriminator normalisation: 'batch' (2017: batch norm without scale or shift after every "
+     "hidden layer but the first, statistics per segment of the batch) or 'none'.",
+     dict(enum_values=list(DISC_NORMS))),
+    ("float", "feature_matching", "Weight of the generator's feature-matching term (2017: 1; 0: off).",
+     dict(lower_bound=0.0)),
+    ("enum", "objective",
+     "How a sample's per-pair losses combine: 'mean' (the paper's eqs. 1-2) or 'logsumexp' (the 2017 "
+     "code).", dict(enum_values=list(OBJECTIVES))),
+    ("enum", "real_weight",
+     "Weight of the unlabeled real term in the discriminator objective: 'one' or 'num_gen' (J, the 2017 "
+     "DCGAN code).", dict(enum_values=list(REAL_WEIGHTS))),
+    ("enum", "pairing",
+     "Which generator samples each discriminator sample sees: 'all' (the 2017 code) or 'chain' (the "
+     "paper's Algorithm 1: the same chain m).", dict(enum_values=list(PAIRINGS))),
+)
 
 
 def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
@@ -122,33 +147,8 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
     define("float", "sup_lr", None,
            "Constant Adam rate of the supervised-only classifier. Default from --recipe (0.05 x --lr, as "
            "2017).", lower_bound=1e-12)
-  define("float", "friction", None, "SGHMC friction alpha (momentum 1 - alpha). Default from --recipe.",
-         lower_bound=1e-6, upper_bound=1.0)
-  define("float", "temperature", None,
-         "SGHMC temperature T: the noise variance scale (1 samples the posterior, < 1 a tempered one). "
-         "Default from --recipe.", lower_bound=0.0)
-  define("enum", "noise", None,
-         "SGHMC noise: 'langevin' (N(0, 2 alpha lr T / N) in the update) or '2017' (the original's loss-term "
-         "noise, 1e5-1e6 times smaller). Default from --recipe.", enum_values=list(NOISE_FORMS))
-  define("enum", "prior", None,
-         "Weight prior: 'gaussian' (N(0, prior_std^2) on every weight) or '2017' (the original's "
-         "mean-per-variable penalty). Default from --recipe.", enum_values=list(PRIOR_FORMS))
-  define("enum", "disc_norm", None,
-         "Discriminator normalisation: 'batch' (2017: batch norm without scale or shift after every "
-         "hidden layer but the first, statistics per segment of the batch) or 'none'. Default from "
-         "--recipe.", enum_values=list(DISC_NORMS))
-  define("float", "feature_matching", None,
-         "Weight of the generator's feature-matching term (2017: 1; 0: off). Default from --recipe.",
-         lower_bound=0.0)
-  define("enum", "objective", None,
-         "How a sample's per-pair losses combine: 'mean' (the paper's eqs. 1-2) or 'logsumexp' (the 2017 "
-         "code). Default from --recipe.", enum_values=list(OBJECTIVES))
-  define("enum", "real_weight", None,
-         "Weight of the unlabeled real term in the discriminator objective: 'one' or 'num_gen' (J, the 2017 "
-         "DCGAN code). Default from --recipe.", enum_values=list(REAL_WEIGHTS))
-  define("enum", "pairing", None,
-         "Which generator samples each discriminator sample sees: 'all' (the 2017 code) or 'chain' (the "
-         "paper's Algorithm 1: the same chain m). Default from --recipe.", enum_values=list(PAIRINGS))
+  for kind, name, help_text, kwargs in _SAMPLER_AND_OBJECTIVE_FLAGS:
+    define(kind, name, None, f"{help_text} Default from --recipe.", **kwargs)
   define("enum", "arch", None if synth else "dcgan",
          "Network family." + (" Default from --recipe." if synth else ""), enum_values=["dcgan", "mlp"])
   define("list", "mlp_hidden", None if synth else ["128"],
@@ -189,16 +189,15 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
 
 
 def _check_ml_flags(values):
-  num_gen = values.get("num_gen", values.get("numz", 1))
-  num_disc = values.get("num_disc", 1)
-  if values["ml"] and (num_gen, num_disc, values["num_mcmc"]) != (1, 1, 1):
-    raise flags.ValidationError("--ml trains one plain GAN: it needs num_gen = num_disc = num_mcmc = 1")
+  # --ml_ensemble=n sets num_gen = num_disc = n itself (build_configs), so flags left at 1 pass.
   ensemble = values.get("ml_ensemble", 0)
-  if ensemble and values["ml"]:
-    raise flags.ValidationError("use either --ml or --ml_ensemble, not both")
-  if ensemble and (num_gen, num_disc, values["num_mcmc"]) not in ((1, 1, 1), (ensemble, ensemble, 1)):
-    raise flags.ValidationError(f"--ml_ensemble={ensemble} sets num_gen = num_disc = {ensemble} and "
-                                "num_mcmc = 1; leave those flags at 1")
+  sizes = (values.get("num_gen", values.get("numz", 1)), values.get("num_disc", 1), values["num_mcmc"])
+  if ensemble and sizes == (1, 1, 1):
+    sizes = (ensemble, ensemble, 1)
+  try:
+    check_ensemble_sizes(values["ml"], ensemble, *sizes, prefix="--")
+  except ConfigError as error:
+    raise flags.ValidationError(str(error)) from None
   return True
 
 
@@ -226,24 +225,29 @@ def run(main: Callable[[], None], doc: Optional[str] = None, flag_names: Sequenc
     try:
       return flags.FLAGS(argv)
     except flags.Error as error:
-      _fail(program, str(error).splitlines()[0] if str(error) else repr(error), code=2)
+      _fail(program, first_line(error), code=2)
 
   def guarded(argv):
     if len(argv) > 1:  # before TensorFlow loads
       _fail(program, f"unexpected arguments: {' '.join(argv[1:])}", code=2)
     from bgan_tf import kernel_choice  # noqa: imported late: TensorFlow loads here
-    from bgan_tf.data import DataError
-    from bgan_tf.export import ExportError
-    from bgan_tf.train import NonFiniteLossError, RunError
     try:
       kernel_choice.forced_formulation()  # a bad BGAN_TF_CONV_INPUT_GRADIENT, before any work
       main()
-    except (UsageError, ConfigError, DataError, RunError, ExportError) as error:
+    except UserError as error:
       _fail(program, str(error), code=2)
+    except NonFiniteLossError as error:
+      _fail(program, str(error), code=1)
     except NonFiniteLossError as error:
       _fail(program, str(error), code=1)
 
   app.run(guarded, flags_parser=parse)
+
+
+def run_program(program: str, doc: str) -> None:
+  """The whole of a training command (`run_bgan_semi`, `run_bgan`): its flags, then `main_train` under `run`."""
+  flag_names = define_flags(program)
+  run(lambda: main_train(flags.FLAGS, program, flag_names), doc=doc, flag_names=flag_names)
 
 
 def quiet_checkpoint_timing() -> None:
@@ -301,7 +305,7 @@ def check_output_locations(flag_values, program, run_dir) -> None:
 
   Raises:
     UsageError: --out_dir or the run folder cannot be written.
-    bgan_tf.export.ExportError: the export destination cannot be written.
+    bgan_tf.errors.ExportError: the export destination cannot be written.
   """
   problem = run_files.folder_problem(flag_values.out_dir)
   if problem:
@@ -370,26 +374,8 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
   return gan, train
 
 
-def write_run_record(run_dir, flag_values, flag_names, configs) -> None:
-  """Writes the flagfile that reproduces the run and the configs as JSON.
-
-  On resume the recorded configs must match the new ones (the iteration
-  count may grow); a mismatch is a user error, found before any work.
-  """
-  record = {name: dataclasses.asdict(config) for name, config in configs.items()}
-  record_json = json.loads(json.dumps(record))
-  config_path = os.path.join(run_dir, run_files.CONFIG_FILE)
-  if flag_values.resume:
-    if not os.path.exists(config_path):
-      raise UsageError(f"--resume: {config_path} not found; is {run_dir} a run folder?")
-    with open(config_path) as f:
-      saved = _flatten(json.load(f))
-    current = _flatten(record_json)
-    changed = sorted(key for key in set(saved) | set(current)
-                     if key != "train.train_iter" and saved.get(key) != current.get(key))
-    if changed:
-      raise UsageError(f"--resume: the flags change the run's configuration ({', '.join(changed)}); "
-                       f"use --flagfile={os.path.join(run_dir, run_files.FLAGFILE)}")
+def flagfile_lines(flag_values, flag_names, run_dir) -> List[str]:
+  """The lines of the flagfile that reproduces the run (`--resume` left out, unset flags too)."""
   lines = []
   for name in flag_names:
     if name == "resume":
@@ -403,19 +389,15 @@ def write_run_record(run_dir, flag_values, flag_names, configs) -> None:
       lines.append(f"--{name}={','.join(str(v) for v in value)}")
     else:
       lines.append(f"--{name}={value}")
-  run_files.write_text(os.path.join(run_dir, run_files.FLAGFILE), "\n".join(lines) + "\n")
-  run_files.write_json(config_path, record_json)
+  return lines
 
 
-def _flatten(tree, prefix=""):
-  """{"a": {"b": 1}} -> {"a.b": 1}."""
-  flat = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(_flatten(value, f"{prefix}{key}."))
-    else:
-      flat[f"{prefix}{key}"] = value
-  return flat
+class RunOutcome(NamedTuple):
+  """What `main_train` returns: the run folder, the last results and the hooks' history."""
+
+  run_dir: str
+  results: Dict[str, object]
+  hook_history: Dict[str, list]
 
 
 def main_train(flag_values, program, flag_names, hooks_fn=None):
@@ -428,15 +410,12 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
     hooks_fn: optional fn(dataset, run_dir) -> list of `train.Hook`.
 
   Returns:
-    The last results dict.
+    A `RunOutcome`.
   """
   fv = flag_values
   run_dir = resolve_run_dir(fv, program)
   check_output_locations(fv, program, run_dir)
-  if fv.resume and not os.path.isdir(run_dir):
-    raise UsageError(f"--resume: run folder {run_dir} does not exist")
-  if not fv.resume and os.path.exists(os.path.join(run_dir, run_files.CONFIG_FILE)):
-    raise UsageError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run_name")
+  run_dir_lib.check_fresh_or_resumable(run_dir, fv.resume)
   seed_everything(fv.random_seed)
 
   from bgan_tf import data as data_lib
@@ -457,20 +436,17 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
       and not gan_config.maximum_likelihood:
     logging.warning("burn_in=%d >= train_iter=%d: the whole run uses Adam, no SGHMC sampling",
                     gan_config.sampler.adam_burn_in, train_config.train_iter)
-  os.makedirs(run_dir, exist_ok=True)
-  write_run_record(run_dir, fv, flag_names, {"gan": gan_config, "train": train_config})
-  run_files.write_json(os.path.join(run_dir, run_files.DATASET_FILE), {
-      "name": dataset.name, "source": dataset.source, "example_shape": list(dataset.example_shape),
-      "num_classes": dataset.num_classes, "class_names": list(dataset.class_names),
-      "pixel_range": None if dataset.pixel_range is None else list(dataset.pixel_range)})
+  run_dir_lib.write_run_record(run_dir, flagfile_lines(fv, flag_names, run_dir),
+                               {"gan": gan_config, "train": train_config}, resume=fv.resume)
+  run_dir_lib.write_dataset_info(run_dir, run_dir_lib.DatasetInfo.of(dataset))
   logging.info("run folder: %s", run_dir)
   hooks = hooks_fn(dataset, run_dir) if hooks_fn else ()
-  results = train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks,
+  outcome = train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks,
                             strategy=make_strategy(fv.strategy))
   if program == "semi" and fv.export:
     from bgan_tf import export
     logging.info("exported the classifier to %s", export.export_run(run_dir, fv.export_base, fv.model_name))
-  return results
+  return RunOutcome(run_dir, outcome.results, outcome.hook_history)
 
 
 def make_strategy(name):

@@ -8,7 +8,17 @@ This module imports no TensorFlow: programs build and check configs first.
 import dataclasses
 from typing import Optional, Tuple
 
-__all__ = ["ConfigError", "GANConfig", "ModelConfig", "SamplerConfig", "TrainConfig", "gan_config_from_dict"]
+from bgan_tf.errors import ConfigError
+
+__all__ = [
+    "GANConfig",
+    "ModelConfig",
+    "SamplerConfig",
+    "TrainConfig",
+    "check_ensemble_sizes",
+    "check_sghmc_settings",
+    "gan_config_from_dict",
+]
 
 ARCHITECTURES = ("dcgan", "mlp")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -21,10 +31,6 @@ GEN_NORMS = ("batch", "none")
 GEN_ACTIVATIONS = ("relu", "leaky_relu")
 NOISE_FORMS = ("langevin", "2017")
 PRIOR_FORMS = ("gaussian", "2017")
-
-
-class ConfigError(ValueError):
-  """A configuration value is invalid; the message is one line for the user."""
 
 
 def _require(condition: bool, message: str) -> None:
@@ -144,15 +150,12 @@ class SamplerConfig:
   supervised_learning_rate: Optional[float] = None
 
   def __post_init__(self):
-    _require(self.data_size >= 1, f"data_size must be >= 1, got {self.data_size}")
+    check_sghmc_settings(self.friction, self.data_size, self.temperature, self.noise_form)
     _require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
-    _require(0 < self.friction <= 1, f"friction must be in (0, 1], got {self.friction}")
-    _require(self.temperature >= 0, f"temperature must be >= 0, got {self.temperature}")
     _require(self.prior_std > 0, f"prior_std must be > 0, got {self.prior_std}")
     _require(self.adam_burn_in >= 0, f"adam_burn_in must be >= 0, got {self.adam_burn_in}")
     _require(self.adam_learning_rate > 0, f"adam_learning_rate must be > 0, got {self.adam_learning_rate}")
     _require(0 <= self.adam_beta_1 < 1, f"adam_beta_1 must be in [0, 1), got {self.adam_beta_1}")
-    _require(self.noise_form in NOISE_FORMS, f"noise_form must be one of {NOISE_FORMS}, got {self.noise_form!r}")
     _require(self.prior_form in PRIOR_FORMS, f"prior_form must be one of {PRIOR_FORMS}, got {self.prior_form!r}")
     _require(self.supervised_learning_rate is None or self.supervised_learning_rate > 0,
              f"supervised_learning_rate must be > 0, got {self.supervised_learning_rate}")
@@ -233,15 +236,7 @@ class GANConfig:
       value = getattr(self, name)
       _require(value >= 1, f"{name} must be >= 1, got {value}")
     _require(self.ml_ensemble >= 0, f"ml_ensemble must be >= 0, got {self.ml_ensemble}")
-    if self.ml:
-      _require(self.num_gen == self.num_disc == self.num_mcmc == 1,
-               "ml trains one plain GAN: num_gen, num_disc and num_mcmc must all be 1 "
-               f"(got {self.num_gen}, {self.num_disc}, {self.num_mcmc})")
-    if self.ml_ensemble:
-      _require(not self.ml, "use either ml or ml_ensemble, not both")
-      _require(self.num_gen == self.num_disc == self.ml_ensemble and self.num_mcmc == 1,
-               f"ml_ensemble={self.ml_ensemble} needs num_gen = num_disc = {self.ml_ensemble} and "
-               f"num_mcmc = 1 (got {self.num_gen}, {self.num_disc}, {self.num_mcmc})")
+    check_ensemble_sizes(self.ml, self.ml_ensemble, self.num_gen, self.num_disc, self.num_mcmc)
     if self.pairing == "chain":
       _require(not self.ml_ensemble, "ml_ensemble pairs each generator with its own discriminator; "
                "leave pairing at 'all'")
@@ -326,6 +321,43 @@ class TrainConfig:
     _require(self.num_labeled >= 0, f"N (num_labeled) must be >= 0, got {self.num_labeled}")
     _require(self.lr_decay >= 0, f"lr_decay must be >= 0, got {self.lr_decay}")
     _require(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+
+
+def check_ensemble_sizes(ml: bool, ml_ensemble: int, num_gen: int, num_disc: int, num_mcmc: int,
+                         prefix: str = "") -> None:
+  """The rule tying the ML baselines to their ensemble sizes (`GANConfig` and the programs' flags).
+
+  Args:
+    ml, ml_ensemble, num_gen, num_disc, num_mcmc: as in `GANConfig`.
+    prefix: put before the option names in the message ("--" for flags).
+
+  Raises:
+    ConfigError: `ml` with more than one model, both `ml` and `ml_ensemble`,
+      or an `ml_ensemble` whose sizes are not (n, n, 1).
+  """
+  p = prefix
+  _require(not (ml and ml_ensemble), f"use either {p}ml or {p}ml_ensemble, not both")
+  if ml:
+    _require(num_gen == num_disc == num_mcmc == 1,
+             f"{p}ml trains one plain GAN: num_gen, num_disc and num_mcmc must all be 1 "
+             f"(got {num_gen}, {num_disc}, {num_mcmc})")
+  if ml_ensemble:
+    _require(num_gen == num_disc == ml_ensemble and num_mcmc == 1,
+             f"{p}ml_ensemble={ml_ensemble} needs num_gen = num_disc = {ml_ensemble} and "
+             f"num_mcmc = 1 (got {num_gen}, {num_disc}, {num_mcmc})")
+
+
+def check_sghmc_settings(friction: float, data_size: float, temperature: float, noise_form: str) -> None:
+  """The SGHMC settings' ranges (`SamplerConfig` and `sghmc.SGHMC`).
+
+  Raises:
+    ConfigError: friction outside (0, 1], data_size < 1, temperature < 0 or
+      an unknown noise form.
+  """
+  _require(0 < friction <= 1, f"friction must be in (0, 1], got {friction}")
+  _require(data_size >= 1, f"data_size must be >= 1, got {data_size}")
+  _require(temperature >= 0, f"temperature must be >= 0, got {temperature}")
+  _require(noise_form in NOISE_FORMS, f"noise_form must be one of {NOISE_FORMS}, got {noise_form!r}")
 
 
 def gan_config_from_dict(values) -> GANConfig:

@@ -1,26 +1,7 @@
-"""The Bayesian classifier as a TF Serving SavedModel.
+"""Publishing the posterior classifier: atomic SavedModel versions for TF Serving.
 
-The semi-supervised Bayesian GAN classifies with its posterior predictive
-
-  p(y | x, D) ~ 1/T sum_k softmax(D_k(x)),   k = 1..T,
-
-over T discriminator weight samples: the current chains (num_disc * num_mcmc)
-then the posterior snapshots (`RestoredRun.posterior_discriminators`).
-`PosteriorClassifier` is a `tf.Module` holding those T discriminators and
-the pixel scaling, so clients send raw pixels as the data set stores them (uint8
-for MNIST, CIFAR-10, SVHN, digits) and get back
-
-  probabilities        [batch, K]  the posterior predictive above
-  classes              [batch]     int64 argmax of `probabilities`
-  predictive_entropy   [batch]     H[p(y | x, D)] in nats: total uncertainty
-  mutual_information   [batch]     H[p(y | x, D)] - 1/T sum_k H[softmax(D_k(x))]:
-                                   the epistemic part, the disagreement of
-                                   the posterior samples
-
-from the `serving_default` signature, and `per_sample_probabilities`
-[batch, T, K] (each sample's softmax) from the `per_sample` signature.
-
-`export_version` writes TF Serving's layout:
+The model itself is `bgan_tf.serving.PosteriorClassifier`. This module writes
+it in TF Serving's layout:
 
   export/                           export_base
     models.config                   model_config_list for --model_config_file
@@ -38,10 +19,10 @@ Serving loads it) and checked against the in-memory ensemble, synced to disk
 and only then renamed to its version number. Any error removes the
 dot-folder; existing versions are never written to.
 
-#### References
-
-Saatci, Y. and Wilson, A. G. Bayesian GAN. NIPS 2017 (the semi-supervised
-classifier's posterior predictive).
+The warm-up file and `models.config` are TF Serving protos: they need the
+`tensorflow-serving-api` package (`pip install "bgan_tf[serving]"`). Without
+it the SavedModel is still written and checked, and one warning says what
+was left out.
 """
 
 import contextlib
@@ -51,26 +32,24 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Dict, Mapping, Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files
-from bgan_tf.data.dataset import scale_to_unit_interval
-from bgan_tf.train import restore_run
+from bgan_tf.errors import ExportError
+from bgan_tf.run_dir import DatasetInfo
+from bgan_tf.serving import (CLASS_NAMES_FILE, INPUT_NAME, PER_SAMPLE_SIGNATURE, SERVING_SIGNATURE,
+                             PosteriorClassifier)
 
 __all__ = [
-    "CLASS_NAMES_FILE",
     "DEFAULT_MODEL_NAME",
-    "ExportError",
-    "INPUT_NAME",
     "MODEL_CONFIG_FILE",
-    "PER_SAMPLE_SIGNATURE",
-    "PosteriorClassifier",
-    "SERVING_SIGNATURE",
+    "SERVING_EXTRA",
     "WARMUP_FILE",
     "check_destination",
     "export_discriminators",
@@ -78,15 +57,11 @@ __all__ = [
     "export_version",
     "model_config_text",
     "next_version",
-    "posterior_predictive_summary",
-    "serving_input_dtype",
 ]
 
 DEFAULT_MODEL_NAME = "bgan_classifier"
-SERVING_SIGNATURE = "serving_default"
-PER_SAMPLE_SIGNATURE = "per_sample"
-INPUT_NAME = "images"
-CLASS_NAMES_FILE = "class_names.txt"  # under the SavedModel's assets/
+# What to install for the warm-up file and models.config (TF Serving's protos).
+SERVING_EXTRA = "pip install 'bgan_tf[serving]' (tensorflow-serving-api)"
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")  # the name TF Serving looks for
 MODEL_CONFIG_FILE = "models.config"  # under export_base
 WARMUP_BATCH_SIZE = 2
@@ -98,125 +73,8 @@ _MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _VERSION_PATTERN = re.compile(r"[0-9]+")
 
 
-class ExportError(RuntimeError):
-  """The export cannot be written as asked (one line for the user)."""
-
-
-def serving_input_dtype(pixel_range) -> tf.DType:
-  """The dtype clients send: the raw dtype the data set stores.
-
-  uint8 when `pixel_range` is integral within 0..255 (MNIST, CIFAR-10, SVHN,
-  CelebA and custom uint8 data: (0, 255); digits: (0, 16)), float32 otherwise.
-  The loaders keep float data as (0, 1) or (-1, 1) and vector data as None;
-  (0, 1) is integral too but always means float pixels, so the range must
-  also be wider than one.
-
-  Args:
-    pixel_range: `(low, high)` of the raw values, or None.
-
-  Returns:
-    `tf.uint8` or `tf.float32`.
-  """
-  if pixel_range is None:
-    return tf.float32
-  low, high = (float(v) for v in pixel_range)
-  integral = low.is_integer() and high.is_integer()
-  if integral and 0 <= low and high <= 255 and high - low > 1:
-    return tf.uint8
-  return tf.float32
-
-
-def posterior_predictive_summary(per_sample_probabilities) -> Dict[str, tf.Tensor]:
-  """The serving outputs from each posterior sample's class probabilities.
-
-  Args:
-    per_sample_probabilities: `[batch, T, K]` softmax of each of the T
-      discriminator samples.
-
-  Returns:
-    Dict of `probabilities` `[batch, K]` (the mean over T), `classes` int64
-    `[batch]`, `predictive_entropy` `[batch]` (entropy of the mean, nats) and
-    `mutual_information` `[batch]` (entropy of the mean minus the mean
-    entropy; clipped at 0, which it exceeds by Jensen's inequality up to
-    round-off).
-  """
-  per_sample = tf.convert_to_tensor(per_sample_probabilities, tf.float32)
-  mean = tf.reduce_mean(per_sample, axis=1)
-  # xlogy(p, p) = p log p with the limit 0 at p = 0 (a softmax can underflow).
-  predictive_entropy = -tf.reduce_sum(tf.math.xlogy(mean, mean), axis=-1)
-  expected_entropy = -tf.reduce_mean(tf.reduce_sum(tf.math.xlogy(per_sample, per_sample), axis=-1), axis=1)
-  return {
-      "probabilities": mean,
-      "classes": tf.argmax(mean, axis=-1, output_type=tf.int64),
-      "predictive_entropy": predictive_entropy,
-      "mutual_information": tf.maximum(predictive_entropy - expected_entropy, 0.0),
-  }
-
-
-class PosteriorClassifier(tf.Module):
-  """The posterior predictive of T discriminators on raw pixels.
-
-  Args:
-    discriminators: the T discriminator samples, Keras models mapping
-      `[batch, *example_shape]` floats in [-1, 1] to `[batch, K]` logits.
-    example_shape: shape of one example, e.g. `(28, 28, 1)`.
-    pixel_range: `(low, high)` of the raw values (scaled to [-1, 1] inside the
-      model), or None for already-scaled data.
-    class_names_path: a text file with the K class names, one a line; saved
-      as the asset `assets/class_names.txt`.
-    input_dtype: dtype of `images`; default `serving_input_dtype(pixel_range)`.
-
-  Attributes:
-    num_samples: T.
-    sample_variables: `[T][num_weights]` the tf.Variables of each sample.
-    serving_default: `images` `[batch, *example_shape]` -> the dict of
-      `posterior_predictive_summary`.
-    per_sample: `images` -> `per_sample_probabilities` `[batch, T, K]`.
-    class_names: () -> string `[K]`, read from the asset.
-  """
-
-  def __init__(self, discriminators, example_shape, pixel_range, class_names_path, input_dtype=None,
-               name="posterior_classifier"):
-    super().__init__(name=name)
-    samples = tuple(discriminators)
-    if not samples:
-      raise ValueError("a posterior classifier needs at least one discriminator sample")
-    self.num_samples = len(samples)
-    self.pixel_range = None if pixel_range is None else tuple(float(v) for v in pixel_range)
-    self.input_dtype = tf.as_dtype(input_dtype or serving_input_dtype(pixel_range))
-    # Track each sample's tf.Variables themselves. A Keras 3 variable wraps a
-    # tf.Variable; a SavedModel that tracks only the Keras models loads in
-    # TF2 (`tf.saved_model.load`) but not in a session, as TF Serving and
-    # `saved_model_cli run` load it: the variables the functions capture are
-    # never restored ("Could not find variable ...", keras-team/keras#20095).
-    # The models stay out of the object graph: the functions close over them.
-    self.sample_variables = [[_tf_variable(v) for v in d.weights] for d in samples]
-    self.class_names_file = tf.saved_model.Asset(class_names_path)
-    scale_range = self.pixel_range
-
-    def per_sample_probabilities(images):
-      x = scale_to_unit_interval(images, scale_range)
-      return tf.stack([tf.nn.softmax(d(x, training=False), axis=-1) for d in samples], axis=1)
-
-    def serving_default(images):
-      return posterior_predictive_summary(per_sample_probabilities(images))
-
-    def per_sample(images):
-      return {"per_sample_probabilities": per_sample_probabilities(images)}
-
-    # Batch is the only dynamic dimension; T is fixed at trace time.
-    spec = tf.TensorSpec([None, *example_shape], self.input_dtype, name=INPUT_NAME)
-    self.serving_default = tf.function(serving_default, input_signature=[spec])
-    self.per_sample = tf.function(per_sample, input_signature=[spec])
-    self.class_names = tf.function(self._class_names, input_signature=[])
-
-  def _class_names(self):
-    text = tf.strings.regex_replace(tf.io.read_file(self.class_names_file), "\n$", "")
-    return tf.strings.split(text, "\n")
-
-
 def export_discriminators(discriminators: Sequence[keras.Model],
-                          dataset_info: Mapping[str, object],
+                          dataset_info: DatasetInfo,
                           path: str,
                           *,
                           model_name: str = DEFAULT_MODEL_NAME,
@@ -224,15 +82,15 @@ def export_discriminators(discriminators: Sequence[keras.Model],
   """Writes one SavedModel of the posterior classifier to `path` and checks it.
 
   Writes the SavedModel (signatures `serving_default` and `per_sample`), the
-  class-names asset and TF Serving's warm-up requests, then loads `path` back
-  and requires the warm-up request to give the in-memory ensemble's outputs.
-  Not atomic: `export_version` calls this on a staging folder.
+  class-names asset and, with tensorflow-serving-api installed, TF Serving's
+  warm-up requests; then loads `path` back and requires the warm-up images to
+  give the in-memory ensemble's outputs. Not atomic: `export_version` calls
+  this on a staging folder.
 
   Args:
     discriminators: the T discriminator samples (Keras models, inputs in
       [-1, 1], K logits).
-    dataset_info: a run's `dataset.json` content: `example_shape`,
-      `num_classes`, `class_names`, `pixel_range`.
+    dataset_info: the run's `DatasetInfo` (example shape, classes, pixel range).
     path: the SavedModel folder to create; must not exist.
     model_name: the TF Serving model name the warm-up request addresses.
     input_dtype: dtype of `images`; default `serving_input_dtype`.
@@ -248,9 +106,8 @@ def export_discriminators(discriminators: Sequence[keras.Model],
     raise ExportError(f"{path} already exists")
   if not discriminators:
     raise ExportError("no discriminator samples to export")
-  example_shape = tuple(int(s) for s in dataset_info["example_shape"])
-  num_classes = int(dataset_info["num_classes"])
-  class_names = [str(c) for c in dataset_info["class_names"]]
+  example_shape, num_classes = dataset_info.example_shape, dataset_info.num_classes
+  class_names = dataset_info.class_names
   if len(class_names) != num_classes or any("\n" in c for c in class_names):
     raise ExportError(f"dataset info has {len(class_names)} class names (one line each needed) "
                       f"for {num_classes} classes")
@@ -266,13 +123,14 @@ def export_discriminators(discriminators: Sequence[keras.Model],
     names_path = os.path.join(scratch, CLASS_NAMES_FILE)
     with open(names_path, "w", encoding="utf-8") as f:
       f.write("".join(f"{c}\n" for c in class_names))
-    module = PosteriorClassifier(discriminators, example_shape, dataset_info.get("pixel_range"), names_path,
+    module = PosteriorClassifier(discriminators, example_shape, dataset_info.pixel_range, names_path,
                                  input_dtype=input_dtype)
     tf.saved_model.save(module, path, signatures={SERVING_SIGNATURE: module.serving_default,
                                                   PER_SAMPLE_SIGNATURE: module.per_sample})
   images = _warmup_images(example_shape, module.pixel_range, module.input_dtype)
-  _write_warmup_requests(os.path.join(path, WARMUP_FILE), model_name, images)
-  _verify(path, module, num_classes)
+  if _serving_protos() is not None:
+    _write_warmup_requests(os.path.join(path, WARMUP_FILE), model_name, images)
+  _verify(path, module, num_classes, images)
   return path
 
 
@@ -281,17 +139,24 @@ def next_version(model_dir: str) -> int:
   return max(_versions(model_dir), default=0) + 1
 
 
-def model_config_text(export_base: str, model_name: str) -> str:
+def model_config_text(export_base: str, model_name: str) -> Optional[str]:
   """The TF Serving model config file `export_base/models.config` after exporting `model_name`.
 
   The entry of `model_name` gets the absolute path of
   `export_base/model_name` as base_path; entries of other models already in
   the file are kept.
 
+  Returns:
+    The file's text, or None without tensorflow-serving-api (no protos to
+    read and write it with).
+
   Raises:
     ExportError: an existing file that is not a model server config.
   """
-  text_format, model_server_config_pb2 = _serving_config_protos()
+  protos = _serving_protos()
+  if protos is None:
+    return None
+  text_format, model_server_config_pb2 = protos.text_format, protos.model_server_config_pb2
   path = os.path.join(export_base, MODEL_CONFIG_FILE)
   config = model_server_config_pb2.ModelServerConfig()
   if os.path.isfile(path):
@@ -318,7 +183,7 @@ def model_config_text(export_base: str, model_name: str) -> str:
 
 
 def export_version(discriminators: Sequence[keras.Model],
-                   dataset_info: Mapping[str, object],
+                   dataset_info: DatasetInfo,
                    export_base: str = "export",
                    model_name: str = DEFAULT_MODEL_NAME,
                    version: Optional[int] = None,
@@ -328,7 +193,7 @@ def export_version(discriminators: Sequence[keras.Model],
 
   Args:
     discriminators: the T discriminator samples.
-    dataset_info: a run's `dataset.json` content.
+    dataset_info: the run's `DatasetInfo`.
     export_base: folder of the model folders and `models.config`.
     model_name: TF Serving model name, the model folder's name.
     version: the version to write (>= 1); default `next_version`.
@@ -352,14 +217,18 @@ def export_version(discriminators: Sequence[keras.Model],
   try:
     saved = export_discriminators(discriminators, dataset_info, os.path.join(staging, "saved_model"),
                                   model_name=model_name, input_dtype=input_dtype)
-    _fsync_tree(saved)
+    run_files.fsync_tree(saved)
     target = _rename_to_version(saved, model_dir, version)
   finally:
     # After a successful rename the staging folder is empty; after any error
     # (KeyboardInterrupt included) it holds the partial export.
     shutil.rmtree(staging, ignore_errors=True)
-  _fsync_path(model_dir)
-  run_files.write_text(os.path.join(export_base, MODEL_CONFIG_FILE), config_text)
+  run_files.fsync_path(model_dir)
+  if config_text is None:
+    logging.warning("exported without the TF Serving warm-up file and %s: they need TF Serving's protos; "
+                    "%s", MODEL_CONFIG_FILE, SERVING_EXTRA)
+  else:
+    run_files.write_text(os.path.join(export_base, MODEL_CONFIG_FILE), config_text)
   logging.info("exported %d discriminator samples as %s", len(discriminators), target)
   return os.path.abspath(target)
 
@@ -403,7 +272,7 @@ def _restore_posterior(run_dir):
   off: the discriminators themselves were matched by `restore_run`.
   """
   with _tf_warnings_off():
-    restored = restore_run(run_dir)
+    restored = run_dir_lib.restore_run(run_dir)
     result = (restored.posterior_discriminators(), restored.dataset_info, restored.gan.config.model.num_classes)
     del restored
     gc.collect()
@@ -411,8 +280,10 @@ def _restore_posterior(run_dir):
 
 
 def check_destination(export_base: str, model_name: str = DEFAULT_MODEL_NAME,
-                      version: Optional[int] = None) -> str:
+                      version: Optional[int] = None) -> Optional[str]:
   """Checks where an export would go, before any work; returns the new models.config text.
+
+  (None without tensorflow-serving-api: `model_config_text`.)
 
   `export_run` calls it before restoring the run, and `run_bgan_semi --export` before loading
   the data, so a bad name, a taken version, a file in the way, a read-only folder or a broken
@@ -436,11 +307,6 @@ def check_destination(export_base: str, model_name: str = DEFAULT_MODEL_NAME,
                       f"replaced (the next free one is {next_version(model_dir)})")
   # A broken models.config stops the export before anything is written.
   return model_config_text(export_base, model_name)
-
-
-def _tf_variable(variable):
-  """The tf.Variable behind a Keras 3 variable (a tf.Variable is its own)."""
-  return variable if isinstance(variable, tf.Variable) else variable.value
 
 
 def _versions(model_dir):
@@ -482,11 +348,10 @@ def _warmup_images(example_shape, pixel_range, dtype):
 
 def _write_warmup_requests(path, model_name, images):
   """One PredictRequest of `images` as TF Serving's warm-up TFRecord."""
-  try:
-    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2  # pylint: disable=g-import-not-at-top
-  except ImportError:
-    raise ExportError("the warm-up requests need tensorflow-serving-api: "
-                      "pip install 'tensorflow-serving-api>=2.21,<2.22'") from None
+  protos = _serving_protos()
+  if protos is None:
+    raise ExportError(f"the warm-up requests need TF Serving's protos: {SERVING_EXTRA}")
+  predict_pb2, prediction_log_pb2 = protos.predict_pb2, protos.prediction_log_pb2
   request = predict_pb2.PredictRequest()
   request.model_spec.name = model_name
   request.model_spec.signature_name = SERVING_SIGNATURE
@@ -497,18 +362,21 @@ def _write_warmup_requests(path, model_name, images):
     writer.write(log.SerializeToString())
 
 
-def _verify(path, module, num_classes):
-  """Loads `path` the two ways TensorFlow tools do and replays its warm-up request.
+def _verify(path, module, num_classes, images):
+  """Loads `path` the two ways TensorFlow tools do and runs it on the warm-up images.
 
   TF Serving loads a SavedModel into a session (the C++ SavedModelBundle,
   like `tf.compat.v1.saved_model.loader.load` and `saved_model_cli run`);
   Python clients use `tf.saved_model.load`. Both must reproduce the in-memory
-  ensemble on the warm-up images.
+  ensemble on the warm-up images, and a warm-up file, if written, must hold
+  exactly those images.
   """
-  from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=g-import-not-at-top
-  records = list(tf.data.TFRecordDataset(os.path.join(path, WARMUP_FILE)).as_numpy_iterator())
-  request = prediction_log_pb2.PredictionLog.FromString(records[0]).predict_log.request
-  images = tf.make_ndarray(request.inputs[INPUT_NAME])
+  warmup_path = os.path.join(path, WARMUP_FILE)
+  if os.path.exists(warmup_path):
+    records = list(tf.data.TFRecordDataset(warmup_path).as_numpy_iterator())
+    request = _serving_protos().prediction_log_pb2.PredictionLog.FromString(records[0]).predict_log.request
+    if not np.array_equal(tf.make_ndarray(request.inputs[INPUT_NAME]), images):
+      raise ExportError(f"{path}: the warm-up request does not hold the warm-up images")
   expected = module.serving_default(tf.constant(images))["probabilities"].numpy()
 
   loaded = tf.saved_model.load(path)
@@ -550,27 +418,19 @@ def _tf_warnings_off():
     tf_logger.setLevel(level)
 
 
-def _fsync_tree(root):
-  """Flushes every file, then every folder, of `root` to disk before the rename publishes it."""
-  for folder, _, files in os.walk(root, topdown=False):
-    for name in files:
-      _fsync_path(os.path.join(folder, name))
-    _fsync_path(folder)
+class _ServingProtos(NamedTuple):
+  text_format: object
+  model_server_config_pb2: object
+  predict_pb2: object
+  prediction_log_pb2: object
 
 
-def _fsync_path(path):
-  fd = os.open(path, os.O_RDONLY)
-  try:
-    os.fsync(fd)
-  finally:
-    os.close(fd)
-
-
-def _serving_config_protos():
+def _serving_protos() -> Optional[_ServingProtos]:
+  """TF Serving's protos from tensorflow-serving-api, or None if it is not installed."""
   try:
     from google.protobuf import text_format  # pylint: disable=g-import-not-at-top
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2  # pylint: disable=g-import-not-at-top
     from tensorflow_serving.config import model_server_config_pb2  # pylint: disable=g-import-not-at-top
   except ImportError:
-    raise ExportError("writing models.config needs tensorflow-serving-api: "
-                      "pip install 'tensorflow-serving-api>=2.21,<2.22'") from None
-  return text_format, model_server_config_pb2
+    return None
+  return _ServingProtos(text_format, model_server_config_pb2, predict_pb2, prediction_log_pb2)

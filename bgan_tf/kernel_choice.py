@@ -39,7 +39,7 @@ from absl import logging
 
 from bgan_tf import conv_gradients
 from bgan_tf import run_files
-from bgan_tf.config import ConfigError
+from bgan_tf.errors import ConfigError
 
 __all__ = ["ConvShape", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose", "forced_formulation",
            "machine_key", "measure", "onednn_enabled"]

@@ -34,7 +34,6 @@ __all__ = [
     "pool_over_samples",
     "log_real_odds",
     "prior_penalty_2017",
-    "semi_supervised_discriminator_loss",
     "supervised_loss",
     "wasserstein_critic_loss",
     "wasserstein_generator_loss",
@@ -189,24 +188,6 @@ def supervised_loss(logits, labels):
   """
   return tf.reduce_mean(
       tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=logits))
-
-
-def semi_supervised_discriminator_loss(real_logits, fake_logits, labeled_logits, labels):
-  """Semi-supervised discriminator NLL: K real classes plus the fake class.
-
-  -mean log P(real | x_unlabeled) - mean log P(fake | G(z))
-    - mean log P(y | x_labeled, real), the last the softmax over K classes.
-
-  Args:
-    real_logits: `[batch, K]` logits of unlabeled real examples.
-    fake_logits: `[num_generators, batch, K]` logits of fakes.
-    labeled_logits: `[labeled_batch, K]` logits of labeled examples.
-    labels: `[labeled_batch]` class ids.
-
-  Returns:
-    Scalar loss.
-  """
-  return bgan_discriminator_loss(real_logits, fake_logits) + supervised_loss(labeled_logits, labels)
 
 
 def wasserstein_critic_loss(real_logits, fake_logits):

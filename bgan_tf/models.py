@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from bgan_tf import conv_layers
 from bgan_tf.config import ModelConfig
+from bgan_tf.seeds import child_seeds
 
 __all__ = [
     "ConvSpec",
@@ -102,12 +103,13 @@ def conv_specs(image_hw: Tuple[int, int], base_channels: int, num_layers: int) -
   return specs
 
 
+# A model's weight initializers are its seed's children (at most this many).
+_MAX_INITIALIZERS = 1009
+
+
 def _seed_stream(seed) -> Iterator:
-  """Distinct integer seeds for each initializer (None: unseeded)."""
-  index = 0
-  while True:
-    yield None if seed is None else seed * 1009 + index
-    index += 1
+  """The model seed's children (`bgan_tf.seeds`): one per weight initializer."""
+  return child_seeds(seed, _MAX_INITIALIZERS)
 
 
 class LeakyReLU(keras.layers.Layer):

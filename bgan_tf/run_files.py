@@ -16,24 +16,15 @@ import numpy as np
 from PIL import Image
 
 __all__ = [
-    "CHECKPOINT_DIR",
-    "CONFIG_FILE",
-    "DATASET_FILE",
-    "FLAGFILE",
     "atomic_write_bytes",
     "folder_problem",
+    "fsync_path",
+    "fsync_tree",
     "write_csv",
     "write_json",
     "write_png",
     "write_text",
 ]
-
-# Names inside a run folder, shared by the programs, training and export.
-FLAGFILE = "flags.txt"            # absl flagfile that reproduces the run
-CONFIG_FILE = "config.json"       # the frozen GAN and training configs
-DATASET_FILE = "dataset.json"     # data set name, shapes, classes, pixel range
-CHECKPOINT_DIR = "checkpoints"    # tf.train.CheckpointManager folder
-
 
 def atomic_write_bytes(path: str, payload: bytes) -> None:
   """Writes `payload` to `path` through a temporary file and a rename."""
@@ -105,6 +96,23 @@ def write_png(path: str, image: np.ndarray) -> None:
   buffer = io.BytesIO()
   Image.fromarray(image).save(buffer, format="PNG")
   atomic_write_bytes(path, buffer.getvalue())
+
+
+def fsync_tree(root: str) -> None:
+  """Flushes every file, then every folder, of `root` to disk (before a rename publishes it)."""
+  for folder, _, files in os.walk(root, topdown=False):
+    for name in files:
+      fsync_path(os.path.join(folder, name))
+    fsync_path(folder)
+
+
+def fsync_path(path: str) -> None:
+  """Flushes one file or folder to disk."""
+  fd = os.open(path, os.O_RDONLY)
+  try:
+    os.fsync(fd)
+  finally:
+    os.close(fd)
 
 
 def _it_or(blocking: str, target: str) -> str:

@@ -6,6 +6,9 @@ import random
 import keras
 import tensorflow as tf
 
+from bgan_tf.config import check_sghmc_settings
+from bgan_tf.seeds import child_seed
+
 __all__ = ["SGHMC"]
 
 # The 2017 code's noise: xi ~ N(0, 2 alpha eta) with its hard-coded defaults
@@ -14,7 +17,7 @@ __all__ = ["SGHMC"]
 NOISE_STD_2017 = math.sqrt(2 * 0.01 * 2e-4)
 
 # Variables one optimizer may update; the noise seed of variable i is
-# seed * _MAX_VARIABLES + i, so every variable has its own stream.
+# `seeds.child_seed(seed, i, _MAX_VARIABLES)`, so every variable has its own stream.
 _MAX_VARIABLES = 1 << 20
 
 
@@ -75,6 +78,10 @@ class SGHMC(keras.optimizers.Optimizer):
     name: optimizer name.
     **kwargs: other `keras.optimizers.Optimizer` arguments (`clipnorm`, ...).
 
+  Raises:
+    bgan_tf.errors.ConfigError (a ValueError): a setting out of range, by the
+      rule `bgan_tf.config.SamplerConfig` checks too.
+
   #### References
 
   Chen, T., Fox, E. and Guestrin, C. Stochastic Gradient Hamiltonian Monte
@@ -94,17 +101,10 @@ class SGHMC(keras.optimizers.Optimizer):
                name="SGHMC",
                **kwargs):
     super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-    if not 0.0 < friction <= 1.0:
-      raise ValueError(f"friction must be in (0, 1], got {friction}")
-    if data_size < 1:
-      raise ValueError(f"data_size must be >= 1, got {data_size}")
-    if temperature < 0:
-      raise ValueError(f"temperature must be >= 0, got {temperature}")
+    check_sghmc_settings(friction, data_size, temperature, noise_form)
     self.friction = float(friction)
     self.data_size = float(data_size)
     self.add_noise = bool(add_noise)
-    if noise_form not in ("langevin", "2017"):
-      raise ValueError(f"noise_form must be 'langevin' or '2017', got {noise_form!r}")
     self.noise_form = noise_form
     self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**31)
     self._temperature = self.add_variable(
@@ -137,7 +137,7 @@ class SGHMC(keras.optimizers.Optimizer):
         # Variance 2 * alpha * eta * T with eta = eps / N: the step on grad U.
         noise_std = tf.sqrt(2.0 * self.friction * eps * temperature / self.data_size)
       index = self._get_variable_index(variable)
-      noise_seed = tf.stack([tf.constant(self.seed * _MAX_VARIABLES + index, tf.int64),
+      noise_seed = tf.stack([tf.constant(child_seed(self.seed, index, _MAX_VARIABLES), tf.int64),
                              tf.cast(self.iterations, tf.int64)])
       new_velocity += noise_std * tf.random.stateless_normal(tf.shape(variable), seed=noise_seed, dtype=dtype)
     self.assign(velocity, new_velocity)

@@ -1,17 +1,9 @@
 """The training loop behind the programs: steps, evaluation, outputs, resume.
 
-`train` runs a `BayesianGAN` on a `bgan_tf.data.Dataset` and writes into one
-run folder:
-
-  checkpoints/         tf.train.CheckpointManager: all model and sampler
-                       state, RNG states, posterior snapshots and the
-                       iteration number
-  tensorboard/         scalars (losses, accuracies, learning rate, it/s) and
-                       sample grids per generator sample
-  results_<iter>.json  the 2017 keys: disc_losses, gen_losses,
-                       supervised_acc, semi_supervised_acc, timestamp
-  hook_metrics.json    every hook's values by iteration (e.g. JS divergence)
-  samples/, weights/   PNG grids and .npz weights, when asked for
+`train` runs a `BayesianGAN` on a `bgan_tf.data.Dataset` in one run folder
+(its layout: `bgan_tf.run_dir`): it checkpoints, evaluates every `n_save`
+iterations (results JSON, TensorBoard scalars and sample grids, the progress
+line), runs the hooks and keeps the posterior snapshots.
 
 The data streams are pure functions of (seed, iteration) and every random
 state lives in the checkpoint, so a resumed run gives the numbers of an
@@ -19,12 +11,11 @@ uninterrupted one.
 """
 
 import io
-import json
 import math
 import os
 import tempfile
 import time
-from typing import Callable, Dict, List, Mapping, NamedTuple, Sequence
+from typing import Callable, Dict, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -32,33 +23,20 @@ from absl import logging
 
 from bgan_tf import data as data_lib
 from bgan_tf import metrics as metrics_lib
+from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files, summaries
 from bgan_tf.bgan import BayesianGAN
-from bgan_tf.config import GANConfig, TrainConfig, gan_config_from_dict
+from bgan_tf.config import GANConfig, TrainConfig
+from bgan_tf.errors import NonFiniteLossError, RunError
 from bgan_tf.snapshots import PosteriorSnapshots
 
 __all__ = [
     "Hook",
-    "NonFiniteLossError",
-    "RestoredRun",
-    "RunError",
+    "TrainResult",
     "evaluate_accuracy",
     "learning_rate_factor",
-    "checkpoint_paths",
-    "make_checkpoint",
-    "restore_newest_whole",
-    "restore_run",
     "train",
 ]
-
-
-
-class RunError(RuntimeError):
-  """The run folder cannot be used as asked (one line for the user)."""
-
-
-class NonFiniteLossError(RuntimeError):
-  """A loss became NaN or Inf; the last good checkpoint is kept."""
 
 
 class Hook(NamedTuple):
@@ -68,144 +46,22 @@ class Hook(NamedTuple):
   fn: Callable[[BayesianGAN, int], Mapping[str, float]]
 
 
+class TrainResult(NamedTuple):
+  """What `train` returns.
+
+  Attributes:
+    results: the last results dict written (a `results_<iter>.json`).
+    hook_history: every hook's values, `{name: [[iteration, value], ...]}`
+      (as in `hook_metrics.json`, earlier sessions of a resumed run included).
+  """
+
+  results: Dict[str, object]
+  hook_history: Dict[str, list]
+
+
 def learning_rate_factor(iteration: int, batch_size: int, data_size: int, lr_decay: float) -> float:
   """exp(-lr_decay * min(1, iteration * batch_size / data_size)): the 2017 schedule."""
   return math.exp(-lr_decay * min(1.0, iteration * batch_size / float(data_size)))
-
-
-def make_checkpoint(gan, snapshots, iteration) -> tf.train.Checkpoint:
-  """The object graph of a run's checkpoints (training and export share it)."""
-  return tf.train.Checkpoint(gan=gan, snapshots=snapshots, iteration=iteration)
-
-
-def checkpoint_paths(checkpoint_dir: str) -> List[str]:
-  """The checkpoints the CheckpointManager of `checkpoint_dir` lists, newest first ([] if none)."""
-  state = tf.train.get_checkpoint_state(checkpoint_dir)
-  if state is None:
-    return []
-  paths = [state.model_checkpoint_path] if state.model_checkpoint_path else []
-  return paths + [path for path in reversed(state.all_model_checkpoint_paths) if path not in paths]
-
-
-def restore_newest_whole(checkpoint: tf.train.Checkpoint, checkpoint_dir: str, *, partial: bool = False) -> str:
-  """Restores the newest checkpoint of `checkpoint_dir` whose files read back whole.
-
-  A disk that filled up or a copy that broke off leaves a truncated data file, and TensorFlow's
-  restore then fails deep inside (`IndexError: Read less bytes than requested`, or a
-  `DataLossError` for a bad checksum). The CheckpointManager keeps `max_checkpoints` of them, so
-  an older one is usually whole: the candidates are tried newest first, and a fallback is logged
-  as a warning naming each damaged checkpoint. Each is read in full before it is restored,
-  because a restore that fails half-way has already assigned some variables.
-
-  Args:
-    checkpoint: the object graph to restore into (`make_checkpoint`'s).
-    checkpoint_dir: a CheckpointManager folder.
-    partial: the caller uses only some of the saved objects (the export needs no optimizer
-      slots): do not warn about the rest.
-
-  Returns:
-    The path of the checkpoint restored.
-
-  Raises:
-    RunError: no checkpoint, or none reads back whole (one line naming each and why).
-  """
-  paths = checkpoint_paths(checkpoint_dir)
-  if not paths:
-    raise RunError(f"no checkpoint in {checkpoint_dir}")
-  damaged = []
-  for path in paths:
-    reason = _why_unreadable(path)
-    if reason is None:
-      try:
-        status = checkpoint.restore(path)
-      except _DAMAGE_ERRORS as error:  # the files changed after they were read
-        reason = _describe_damage(error, path)
-      else:
-        status.assert_existing_objects_matched()
-        if partial:
-          status.expect_partial()
-        if damaged:
-          logging.warning("skipped damaged checkpoint%s in %s: %s; restored %s, the newest that reads whole",
-                          "s" if len(damaged) > 1 else "", checkpoint_dir, "; ".join(damaged),
-                          os.path.basename(path))
-        return path
-    damaged.append(f"{os.path.basename(path)} ({reason})")
-  raise RunError(f"no checkpoint in {checkpoint_dir} reads back whole: {'; '.join(damaged)}")
-
-
-class RestoredRun(NamedTuple):
-  """A run folder's latest state: see `restore_run`."""
-
-  gan: BayesianGAN
-  snapshots: PosteriorSnapshots
-  iteration: int
-  checkpoint_path: str
-  dataset_info: Dict[str, object]
-
-  def posterior_discriminators(self):
-    """The T discriminator samples: the current chains, then the snapshots.
-
-    A snapshot taken at the checkpoint's own iteration is left out: it is a
-    copy of the chains, and would count them twice.
-    """
-    return list(self.gan.discriminators) + self.snapshots.models(exclude_iteration=self.iteration)
-
-
-def restore_run(run_dir: str) -> RestoredRun:
-  """Rebuilds a run's models from its config.json and newest whole checkpoint.
-
-  A damaged newest checkpoint is skipped with a warning (`restore_newest_whole`).
-
-  Raises:
-    RunError: not a run folder, or no checkpoint in it that reads back whole.
-  """
-  paths = {name: os.path.join(run_dir, name) for name in (run_files.CONFIG_FILE, run_files.DATASET_FILE)}
-  for path in paths.values():
-    if not os.path.isfile(path):
-      raise RunError(f"{run_dir} is not a run folder: {os.path.basename(path)} not found")
-  with open(paths[run_files.CONFIG_FILE]) as f:
-    record = json.load(f)
-  with open(paths[run_files.DATASET_FILE]) as f:
-    dataset_info = json.load(f)
-  gan_config = gan_config_from_dict(record["gan"])
-  train_config = TrainConfig(**record["train"])
-  checkpoint_dir = os.path.join(run_dir, run_files.CHECKPOINT_DIR)
-  if not checkpoint_paths(checkpoint_dir):  # before the models are built
-    raise RunError(f"no checkpoint in {checkpoint_dir}")
-  gan = BayesianGAN(gan_config)
-  snapshots = PosteriorSnapshots(gan_config.model, _snapshot_capacity(gan_config, train_config))
-  iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
-  # The optimizers' slots are not needed to use the models: partial.
-  path = restore_newest_whole(make_checkpoint(gan, snapshots, iteration), checkpoint_dir, partial=True)
-  return RestoredRun(gan, snapshots, int(iteration.numpy()), path, dataset_info)
-
-
-# What reading a damaged checkpoint raises: IndexError for a truncated file, an OpError
-# (DataLossError: bad checksum; NotFoundError: a missing shard) otherwise.
-_DAMAGE_ERRORS = (IndexError, tf.errors.OpError)
-
-
-def _why_unreadable(path):
-  """None if every tensor of the checkpoint `path` reads back (checksums included), else why not."""
-  try:
-    reader = tf.train.load_checkpoint(path)
-    for name in reader.get_variable_to_shape_map():
-      reader.get_tensor(name)
-  except _DAMAGE_ERRORS as error:
-    return _describe_damage(error, path)
-  return None
-
-
-def _describe_damage(error, path):
-  message = error.message if isinstance(error, tf.errors.OpError) else str(error)
-  message = " ".join(message.replace(path, os.path.basename(path)).split()) or type(error).__name__
-  return message if len(message) <= 160 else message[:157] + "..."
-
-
-def _snapshot_capacity(gan_config, train_config):
-  # Snapshots are posterior samples only when SGHMC samples; Adam runs keep none.
-  sampling = not gan_config.maximum_likelihood and train_config.optimizer == "sghmc"
-  return train_config.max_snapshots if (sampling and train_config.snapshot_every) else 0
 
 
 def evaluate_accuracy(gan: BayesianGAN, dataset, batch_size: int, snapshots=()) -> Dict[str, float]:
@@ -249,7 +105,7 @@ def train(gan_config: GANConfig,
           *,
           resume: bool = False,
           hooks: Sequence[Hook] = (),
-          strategy=None) -> Dict[str, object]:
+          strategy=None) -> TrainResult:
   """Trains (or resumes) a Bayesian GAN run in `run_dir`.
 
   Args:
@@ -264,7 +120,7 @@ def train(gan_config: GANConfig,
       keep their (required) checkpoint copies in a temporary folder.
 
   Returns:
-    The last results dict written (the `results_<iter>.json` content).
+    A `TrainResult`: the last results and the hooks' history.
 
   Raises:
     RunError: `resume` without a checkpoint, or a fresh run over one.
@@ -283,18 +139,18 @@ class _Loop:
     self.is_chief = _is_chief(strategy)
     # Non-chief workers must still save checkpoints (saving is collective),
     # but into a folder of their own that nobody reads.
-    self.shared_checkpoints = os.path.join(run_dir, run_files.CHECKPOINT_DIR)  # resume reads the chief's
+    self.shared_checkpoints = os.path.join(run_dir, run_dir_lib.CHECKPOINT_DIR)  # resume reads the chief's
     self.run_dir = run_dir if self.is_chief else tempfile.mkdtemp(prefix="bgan_worker_")
     self.hooks = tuple(hooks) if self.is_chief else ()
     self.semi = gan_config.model.semi_supervised
     self.gan = BayesianGAN(gan_config, strategy=strategy)
-    self.snapshots = PosteriorSnapshots(gan_config.model, _snapshot_capacity(gan_config, train_config))
+    self.snapshots = PosteriorSnapshots(gan_config.model, run_dir_lib.snapshot_capacity(gan_config, train_config))
     self.iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
-    self.checkpoint = make_checkpoint(self.gan, self.snapshots, self.iteration)
+    self.checkpoint = run_dir_lib.make_checkpoint(self.gan, self.snapshots, self.iteration)
     self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(self.run_dir, run_files.CHECKPOINT_DIR),
+        self.checkpoint, os.path.join(self.run_dir, run_dir_lib.CHECKPOINT_DIR),
         max_to_keep=train_config.max_checkpoints)
-    self.writer = (tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+    self.writer = (tf.summary.create_file_writer(os.path.join(run_dir, run_dir_lib.TENSORBOARD_DIR))
                    if train_config.tensorboard and self.is_chief else None)
     is_image = len(gan_config.model.example_shape) == 3
     self.sample_z = (tf.random.stateless_uniform(
@@ -311,9 +167,12 @@ class _Loop:
     latest = tf.train.latest_checkpoint(self.shared_checkpoints)
     if resume:
       try:
-        path = restore_newest_whole(self.checkpoint, self.shared_checkpoints)
+        path = run_dir_lib.restore_newest_whole(self.checkpoint, self.shared_checkpoints)
       except RunError as error:
         raise RunError(f"--resume: {error}") from None
+      # The hooks' values up to the checkpoint; later ones are measured again.
+      if self.is_chief:
+        self.hook_history = run_dir_lib.read_hook_history(self.run_dir, up_to=int(self.iteration.numpy()))
       logging.info("resumed from %s at iteration %d", path, int(self.iteration.numpy()))
     elif latest is not None:
       raise RunError(f"{self.run_dir} already holds checkpoints; pass --resume to continue it "
@@ -370,7 +229,7 @@ class _Loop:
         self.manager.save(checkpoint_number=done)
     if self.writer:
       self.writer.flush()
-    return self.last_results
+    return TrainResult(self.last_results, self.hook_history)
 
   def _run_hooks(self, done):
     ran = False
@@ -383,7 +242,7 @@ class _Loop:
           summaries.write_scalars(self.writer, done, values)
         ran = True
     if ran:
-      run_files.write_json(os.path.join(self.run_dir, "hook_metrics.json"), self.hook_history)
+      run_dir_lib.write_hook_history(self.run_dir, self.hook_history)
 
   def _report(self, done, metrics, rate, lr_factor):
     tc, cfg = self.train_config, self.gan_config
@@ -404,7 +263,7 @@ class _Loop:
     if images is not None:
       # Mode collapse shows as a diversity near 0 (real data: 1).
       results["sample_diversity"] = [metrics_lib.sample_diversity(g, self.reference_images) for g in images]
-    run_files.write_json(os.path.join(self.run_dir, f"results_{done}.json"), results)
+    run_files.write_json(run_dir_lib.results_path(self.run_dir, done), results)
     self.last_results = dict(results)
 
     eta = (tc.train_iter - done) / max(rate, 1e-9)

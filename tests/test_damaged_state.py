@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bgan_tf.train import restore_run
+from bgan_tf.run_dir import restore_run
 from test_programs import REPO, TINY, checkpoint_values, run_in_process, run_subprocess
 
 ARGS = TINY + ["--N=20", "--n_save=3", "--notensorboard"]

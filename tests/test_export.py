@@ -20,9 +20,11 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from bgan_tf import data as data_lib
 from bgan_tf import export as export_lib
+from bgan_tf import serving as serving_lib
 from bgan_tf.config import ModelConfig
 from bgan_tf.models import make_discriminator
-from bgan_tf.train import RunError, restore_run
+from bgan_tf.errors import RunError
+from bgan_tf.run_dir import DatasetInfo, restore_run
 from test_programs import PERMISSION_BITS_BIND, REPO, TINY, run_in_process
 
 NUM_SAMPLES = 5  # 2 chains + 3 snapshots
@@ -129,7 +131,7 @@ def digits_test_images():
     (None, tf.float32), ((0.0, 255.5), tf.float32), ((0, 1000), tf.float32),
 ])
 def test_serving_input_dtype_is_the_stored_dtype(pixel_range, dtype):
-  assert export_lib.serving_input_dtype(pixel_range) == dtype
+  assert serving_lib.serving_input_dtype(pixel_range) == dtype
 
 
 def test_export_writes_the_serving_layout_with_increasing_versions(restored, tmp_path):
@@ -142,7 +144,7 @@ def test_export_writes_the_serving_layout_with_increasing_versions(restored, tmp
   assert sorted(os.listdir(model_dir)) == ["1", "2"]  # no staging folder left behind
   for name in ("saved_model.pb", "variables/variables.index", export_lib.WARMUP_FILE):
     assert os.path.isfile(os.path.join(second, name)), name
-  with open(os.path.join(second, "assets", export_lib.CLASS_NAMES_FILE)) as f:
+  with open(os.path.join(second, "assets", serving_lib.CLASS_NAMES_FILE)) as f:
     assert f.read().splitlines() == [str(k) for k in range(10)]
 
   config = model_server_config_pb2.ModelServerConfig()
@@ -167,7 +169,7 @@ def test_fresh_process_reproduces_the_posterior_ensemble(exported, restored, dig
 
   discriminators = restored.posterior_discriminators()
   assert len(discriminators) == NUM_SAMPLES
-  pixel_range = restored.dataset_info["pixel_range"]
+  pixel_range = restored.dataset_info.pixel_range
   with np.load(tmp_path / "outputs.npz") as served:
     assert list(served["class_names"]) == [str(k) for k in range(10)]
     for key, raw in inputs.items():
@@ -212,7 +214,7 @@ def test_saved_model_cli_shows_and_runs_the_signature(exported, restored, digits
     assert f"outputs['{name}']" in serving, name
   assert "signature_def['per_sample']" in show_out and "(-1, 5, 10)" in show_out
 
-  expected = _reference_outputs(restored.posterior_discriminators(), raw, restored.dataset_info["pixel_range"])
+  expected = _reference_outputs(restored.posterior_discriminators(), raw, restored.dataset_info.pixel_range)
   np.testing.assert_allclose(np.load(out_dir / "probabilities.npy"), expected["probabilities"], rtol=0, atol=1e-5)
   np.testing.assert_array_equal(np.load(out_dir / "classes.npy"),
                                 np.argmax(np.load(out_dir / "probabilities.npy"), axis=1))
@@ -300,7 +302,8 @@ def test_library_errors(exported, runs, restored, tmp_path):
 def test_float_vector_classifier_exports_a_float32_signature(tmp_path):
   config = ModelConfig(example_shape=(6,), num_classes=3, arch="mlp", mlp_hidden=(4,))
   discriminators = [make_discriminator(config, seed=k, name=f"d{k}") for k in range(2)]
-  info = {"example_shape": [6], "num_classes": 3, "class_names": ["a", "b", "c"], "pixel_range": None}
+  info = DatasetInfo(name="vectors", source="test", example_shape=(6,), num_classes=3,
+                     class_names=("a", "b", "c"), pixel_range=None)
   path = export_lib.export_version(discriminators, info, str(tmp_path), "vectors")
   loaded = tf.saved_model.load(path)
   x = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
@@ -313,6 +316,28 @@ def test_float_vector_classifier_exports_a_float32_signature(tmp_path):
   with pytest.raises(export_lib.ExportError, match="not a semi-supervised classifier"):
     export_lib.export_version([unsupervised], info, str(tmp_path), "vectors")
   assert sorted(os.listdir(tmp_path / "vectors")) == ["1"]
+
+
+def test_without_tensorflow_serving_api_the_export_is_written_and_checked_but_warns(tmp_path, monkeypatch, caplog):
+  # As if tensorflow-serving-api (the [serving] extra) were not installed.
+  monkeypatch.setattr(export_lib, "_serving_protos", lambda: None)
+  config = ModelConfig(example_shape=(6,), num_classes=3, arch="mlp", mlp_hidden=(4,))
+  discriminators = [make_discriminator(config, seed=k, name=f"d{k}") for k in range(2)]
+  info = DatasetInfo(name="vectors", source="test", example_shape=(6,), num_classes=3,
+                     class_names=("a", "b", "c"), pixel_range=None)
+  with caplog.at_level("WARNING"):
+    path = export_lib.export_version(discriminators, info, str(tmp_path), "vectors")
+  assert os.path.isfile(os.path.join(path, "saved_model.pb"))
+  assert not os.path.exists(os.path.join(path, export_lib.WARMUP_FILE))
+  assert not os.path.exists(tmp_path / export_lib.MODEL_CONFIG_FILE)
+  assert "bgan_tf[serving]" in caplog.text and "warm-up" in caplog.text
+  x = np.random.default_rng(1).normal(size=(3, 6)).astype(np.float32)
+  served = tf.saved_model.load(path).signatures["serving_default"](images=tf.constant(x))
+  np.testing.assert_allclose(served["probabilities"].numpy(), _reference_outputs(discriminators, x, None)["probabilities"],
+                             rtol=0, atol=1e-6)
+  # Asked for explicitly, the warm-up file is a one-line error naming the extra.
+  with pytest.raises(export_lib.ExportError, match=r"bgan_tf\[serving\]"):
+    export_lib._write_warmup_requests(str(tmp_path / "warmup"), "vectors", x)
 
 
 def test_models_config_keeps_other_models_and_refuses_a_broken_file(tmp_path):

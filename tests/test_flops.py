@@ -5,10 +5,11 @@ import tensorflow as tf
 from tensorflow.python.framework import graph_util, ops
 from tensorflow.python.profiler import model_analyzer, option_builder
 
-from bgan_tf import flops
 from bgan_tf import kernel_choice
 from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig
 from bgan_tf.models import make_discriminator, make_generator
+
+import flops  # bench/flops.py (tests/conftest.py puts bench/ on sys.path)
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,8 @@ def test_implicit_fake_class_probabilities():
   full = np.concatenate([logits, [[0.0]]], axis=1)
   labels = np.array([1])
   expected_ce = -np.log(np.exp(full[0, 1]) / np.exp(full[0, :3]).sum())
-  got = losses.semi_supervised_discriminator_loss(logits, logits[None], logits, labels).numpy()
+  # The training step's semi-supervised objective: the unsupervised terms plus the supervised one.
+  got = losses.discriminator_nll(logits, logits[None], supervised=losses.supervised_loss(logits, labels)).numpy()
   assert got == pytest.approx(-np.log(p_real) - np.log(1 - p_real) + expected_ce, rel=1e-6)
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from bgan_tf import cli
-from bgan_tf.train import NonFiniteLossError
+from bgan_tf.errors import NonFiniteLossError, RunError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--dataset=digits", "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
@@ -29,7 +29,7 @@ def run_in_process(program, args):
   values = flags.FlagValues()
   names = cli.define_flags(program, values)
   values(["prog"] + list(args))
-  return cli.main_train(values, program, names)
+  return cli.main_train(values, program, names).results
 
 
 def run_subprocess(script, args, timeout=300):
@@ -97,12 +97,32 @@ def test_resume_gives_the_numbers_of_an_uninterrupted_run(tmp_path):
     assert ra[key] == rb[key], key
 
 
+def test_a_resumed_run_keeps_the_hook_history_of_the_first_session(tmp_path):
+  from bgan_tf.train import Hook
+
+  def main(args):
+    values = flags.FlagValues()
+    names = cli.define_flags("unsupervised", values)
+    values(["prog"] + TINY + ["--n_save=2", f"--out_dir={tmp_path}", "--run_name=hooked"] + args)
+    # A hook whose value is its iteration, so the history shows which iterations ran.
+    return cli.main_train(values, "unsupervised", names,
+                          hooks_fn=lambda dataset, run_dir: [Hook(every=2, fn=lambda gan, it: {"it": it})])
+
+  first = main(["--train_iter=4"])
+  assert first.hook_history == {"it": [[2, 2.0], [4, 4.0]]}
+  second = main(["--train_iter=6", "--resume"])
+  assert second.run_dir == first.run_dir
+  assert second.hook_history == {"it": [[2, 2.0], [4, 4.0], [6, 6.0]]}
+  with open(os.path.join(second.run_dir, "hook_metrics.json")) as f:
+    assert json.load(f) == second.hook_history
+
+
 def test_resume_refuses_a_changed_configuration(tmp_path):
   common = TINY + ["--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}", "--run_name=r"]
   run_in_process("unsupervised", common)
-  with pytest.raises(cli.UsageError, match="z_dim"):
+  with pytest.raises(RunError, match="z_dim"):
     run_in_process("unsupervised", common + ["--resume", "--z_dim=9"])
-  with pytest.raises(cli.UsageError, match="already holds a run"):
+  with pytest.raises(RunError, match="already holds a run"):
     run_in_process("unsupervised", common)
 
 
@@ -346,7 +366,7 @@ def test_synthetic_experiment_tracks_js_divergence(tmp_path):
   assert [step for step, _ in history] == [10, 20]
   assert all(0.0 <= value <= np.log(2) + 1e-9 for _, value in history)
   # The figure the program exists for is on its progress line.
-  assert f"iter 20/20" in result.stderr and f"js_divergence {history[-1][1]:.4f} (iter 20)" in result.stderr
+  assert "iter 20/20" in result.stderr and f"js_divergence {history[-1][1]:.4f} (iter 20)" in result.stderr
   assert Image.open(run_dir / "pca" / "iter_0000020.png").size == (480, 480)
   assert Image.open(run_dir / "js_divergence.png").size == (640, 400)
   events = glob.glob(str(run_dir / "tensorboard" / "events.out.tfevents.*"))
@@ -356,7 +376,7 @@ def test_synthetic_experiment_tracks_js_divergence(tmp_path):
 
 
 def test_posterior_snapshots_are_checkpointed_and_restored(tmp_path):
-  from bgan_tf.train import restore_run
+  from bgan_tf.run_dir import restore_run
   run_in_process("semi", TINY + ["--N=20", "--num_gen=2", "--num_mcmc=2", "--train_iter=10", "--n_save=5",
                                  "--snapshot_every=2", "--max_snapshots=3", f"--out_dir={tmp_path}",
                                  "--run_name=snap"])
@@ -373,7 +393,7 @@ def test_posterior_snapshots_are_checkpointed_and_restored(tmp_path):
   # The posterior leaves those out: they would count the chains twice.
   discriminators = restored.posterior_discriminators()
   assert len(discriminators) == 2 + 1 and discriminators[2] is kept[0]
-  assert restored.dataset_info["class_names"][:2] == ["0", "1"]
+  assert list(restored.dataset_info.class_names[:2]) == ["0", "1"]
 
 
 def _tiny_semi_run(tmp_path, name, data_args):

@@ -9,7 +9,6 @@ See `loaders` for where each data set is looked for and `pipelines` for how
 training streams stay resumable by step number.
 """
 
-from bgan_tf.data.dataset import DataError
 from bgan_tf.data.dataset import Dataset
 from bgan_tf.data.dataset import dataset_from_arrays
 from bgan_tf.data.dataset import hold_out_validation
@@ -21,6 +20,7 @@ from bgan_tf.data.pipelines import eval_batches
 from bgan_tf.data.pipelines import labeled_batches
 from bgan_tf.data.pipelines import select_labeled_indices
 from bgan_tf.data.pipelines import unlabeled_batches
+from bgan_tf.errors import DataError
 
 __all__ = [
     "CELEB_ATTRIBUTES",

@@ -13,17 +13,14 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from bgan_tf.errors import DataError
+
 __all__ = [
-    "DataError",
     "Dataset",
     "dataset_from_arrays",
     "hold_out_validation",
     "scale_to_unit_interval",
 ]
-
-
-class DataError(ValueError):
-  """A problem with the user's data: one line naming the file and the problem."""
 
 
 @dataclasses.dataclass(frozen=True)

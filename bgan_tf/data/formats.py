@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 
-from bgan_tf.data.dataset import DataError
+from bgan_tf.errors import DataError, first_line
 
 __all__ = [
     "check_labels",
@@ -183,8 +183,7 @@ def read_npy(path) -> np.ndarray:
     return np.load(path, allow_pickle=False)
   except ValueError as e:
     # Object arrays, bad headers and truncated data all land here.
-    first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
-    raise DataError(f"{path}: not a valid numeric .npy array ({first_line})"
+    raise DataError(f"{path}: not a valid numeric .npy array ({first_line(e)})"
                     ) from None
   except (OSError, EOFError) as e:
     raise DataError(f"{path}: cannot read ({e})") from None

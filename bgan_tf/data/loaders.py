@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from bgan_tf.data import formats
-from bgan_tf.data.dataset import DataError
+from bgan_tf.errors import DataError, first_line
 from bgan_tf.data.dataset import Dataset
 from bgan_tf.data.dataset import dataset_from_arrays
 from bgan_tf.data.matlab import read_mat_arrays
@@ -423,8 +423,7 @@ def _check_decodes(loader, path):
   try:
     loader(tf.constant(path))
   except tf.errors.OpError as e:
-    first_line = e.message.splitlines()[0] if e.message else type(e).__name__
-    raise DataError(f"{path}: cannot decode image ({first_line})") from None
+    raise DataError(f"{path}: cannot decode image ({first_line(e)})") from None
 
 
 # ------------------------------------------------------------------ tfds ---
@@ -444,10 +443,9 @@ def _from_tfds(name, tfds_name, data_dir, download, options):
   except AssertionError:  # tfds's "could not find data in ..." when unprepared
     return None, f"no prepared tfds {tfds_name!r} in {root}"
   except Exception as e:  # pylint: disable=broad-except
-    first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
     if download:
-      return None, f"tfds {tfds_name!r} download into {root} failed: {first_line}"
-    raise DataError(f"tfds {tfds_name} in {root}: cannot load ({first_line})"
+      return None, f"tfds {tfds_name!r} download into {root} failed: {first_line(e)}"
+    raise DataError(f"tfds {tfds_name} in {root}: cannot load ({first_line(e)})"
                     ) from None
   logging.info("Reading tfds %s from %s into memory.", tfds_name, root)
   if name == "celeb":
@@ -483,8 +481,7 @@ def _tfds_to_numpy(ds, convert_fn, tfds_name):
       images.append(x)
       labels.append(y)
   except tf.errors.OpError as e:
-    first_line = e.message.splitlines()[0] if e.message else type(e).__name__
-    raise DataError(f"tfds {tfds_name}: cannot read records ({first_line})"
+    raise DataError(f"tfds {tfds_name}: cannot read records ({first_line(e)})"
                     ) from None
   if not images:
     raise DataError(f"tfds {tfds_name}: a split is empty")

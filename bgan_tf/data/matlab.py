@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-from bgan_tf.data.dataset import DataError
+from bgan_tf.errors import DataError
 
 __all__ = ["read_mat_arrays"]
 

@@ -18,7 +18,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from bgan_tf.data.dataset import DataError
+from bgan_tf.errors import DataError
 from bgan_tf.data.dataset import Dataset
 from bgan_tf.data.dataset import scale_to_unit_interval
 

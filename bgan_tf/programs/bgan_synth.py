@@ -9,7 +9,6 @@ generated data in the real data's 2-D PCA space, e.g.
   bgan_synth --numz=1 --ml --train_iter=1000 --out_dir=runs
 """
 
-import json
 import os
 
 from absl import flags
@@ -30,19 +29,15 @@ def main() -> None:
 
   def train():
     from bgan_tf import synthetic  # TensorFlow loads here, after the flags were checked.
-    run_dirs = []
 
     def hooks(dataset, run_dir):
-      run_dirs.append(run_dir)
       return [synthetic.js_divergence_hook(dataset, run_dir, every=eval_every.value,
                                            num_samples=num_eval_samples.value, seed=flags.FLAGS.random_seed)]
 
-    cli.main_train(flags.FLAGS, "synth", flag_names, hooks_fn=hooks)
-    history_path = os.path.join(run_dirs[0], "hook_metrics.json")
-    if os.path.exists(history_path):
-      with open(history_path) as f:
-        synthetic.write_js_curve(json.load(f), os.path.join(run_dirs[0], "js_divergence.png"),
-                                 label=f"numz={flags.FLAGS.numz}, num_mcmc={flags.FLAGS.num_mcmc}")
+    outcome = cli.main_train(flags.FLAGS, "synth", flag_names, hooks_fn=hooks)
+    if outcome.hook_history:
+      synthetic.write_js_curve(outcome.hook_history, os.path.join(outcome.run_dir, "js_divergence.png"),
+                               label=f"numz={flags.FLAGS.numz}, num_mcmc={flags.FLAGS.num_mcmc}")
 
   cli.run(train, doc=__doc__, flag_names=flag_names)
 

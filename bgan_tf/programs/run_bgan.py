@@ -7,8 +7,6 @@ set, e.g.
   run_bgan --dataset=mnist --data_path=DIR --ml --arch=mlp   # the Edward tutorial's MLP GAN
 """
 
-from absl import flags
-
 from bgan_tf import cli
 
 __all__ = ["main"]
@@ -16,8 +14,7 @@ __all__ = ["main"]
 
 def main() -> None:
   """The `run_bgan` command: flags from `sys.argv`; a user error exits 2 with one line."""
-  flag_names = cli.define_flags("unsupervised")
-  cli.run(lambda: cli.main_train(flags.FLAGS, "unsupervised", flag_names), doc=__doc__, flag_names=flag_names)
+  cli.run_program("unsupervised", __doc__)
 
 
 if __name__ == "__main__":

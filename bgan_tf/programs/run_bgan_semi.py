@@ -8,8 +8,6 @@ supervised-only baseline alongside it, e.g.
   run_bgan_semi --dataset=cifar --N=4000 --num_gen=10 --num_mcmc=2 --train_iter=75000
 """
 
-from absl import flags
-
 from bgan_tf import cli
 
 __all__ = ["main"]
@@ -17,8 +15,7 @@ __all__ = ["main"]
 
 def main() -> None:
   """The `run_bgan_semi` command: flags from `sys.argv`; a user error exits 2 with one line."""
-  flag_names = cli.define_flags("semi")
-  cli.run(lambda: cli.main_train(flags.FLAGS, "semi", flag_names), doc=__doc__, flag_names=flag_names)
+  cli.run_program("semi", __doc__)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Maintainer tool: writes the package data file `digits.npz`. Not imported by bgan_tf.
+"""Maintainer tool: writes the package data file `bgan_tf/data/digits.npz`. Not installed.
 
 The `digits` data set is the UCI "Optical Recognition of Handwritten Digits"
 test set as distributed with scikit-learn (`sklearn.datasets.load_digits`):
 1797 grayscale 8x8 images with integer values 0..16 and labels 0..9. See
-DIGITS_LICENSE.txt for the licence and citation.
+bgan_tf/data/DIGITS_LICENSE.txt for the licence and citation.
 
 The file holds a fixed, class-stratified train/test split made with numpy
 alone (so it does not depend on scikit-learn's splitting code):
@@ -22,7 +22,7 @@ Arrays: `x_train` uint8 [1437, 8, 8], `y_train` uint8 [1437], `x_test` uint8
 
 Usage (scikit-learn needed only here):
     pip install scikit-learn
-    python bgan_tf/data/make_digits_npz.py [--out bgan_tf/data/digits.npz]
+    python tools/make_digits_npz.py [--out bgan_tf/data/digits.npz]
 """
 
 import argparse
@@ -54,9 +54,8 @@ def stratified_split(labels, num_test, seed):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument(
-      "--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                    "digits.npz"))
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  parser.add_argument("--out", default=os.path.join(repo, "bgan_tf", "data", "digits.npz"))
   args = parser.parse_args()
   from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
   digits = load_digits()

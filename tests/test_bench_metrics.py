@@ -1,0 +1,130 @@
+"""The benchmarks' metrics (bench/): mode coverage on 2-D mixtures and classifier quality."""
+
+import numpy as np
+import pytest
+
+# bench/ modules (tests/conftest.py puts bench/ on sys.path).
+import classifier_metrics
+import mode_coverage
+
+
+# ---------------------------------------------------------------------------
+# Mode coverage
+# ---------------------------------------------------------------------------
+
+
+def test_ring_and_grid_centres():
+  ring = mode_coverage.ring_modes(8, radius=2.0)
+  assert ring.shape == (8, 2)
+  np.testing.assert_allclose(np.linalg.norm(ring, axis=1), 2.0)
+  np.testing.assert_allclose(ring[0], [2.0, 0.0])
+  grid = mode_coverage.grid_modes(5, spacing=2.0)
+  assert grid.shape == (25, 2)
+  assert sorted(set(grid[:, 0])) == [-4.0, -2.0, 0.0, 2.0, 4.0]
+  np.testing.assert_allclose(grid.mean(axis=0), 0.0)
+
+
+def test_sampler_is_seeded():
+  centres = mode_coverage.grid_modes()
+  a = mode_coverage.sample_ring_or_grid(centres, 0.05, 300, seed=7)
+  np.testing.assert_array_equal(a, mode_coverage.sample_ring_or_grid(centres, 0.05, 300, seed=7))
+  assert a.shape == (300, 2)
+  assert not np.array_equal(a, mode_coverage.sample_ring_or_grid(centres, 0.05, 300, seed=8))
+
+
+@pytest.mark.parametrize("centres", [mode_coverage.ring_modes(), mode_coverage.grid_modes()])
+def test_samples_from_every_mode_cover_them_all(centres):
+  samples = mode_coverage.sample_ring_or_grid(centres, 0.02, 5000, seed=0)
+  result = mode_coverage.mode_coverage(samples, centres, std=0.02)
+  assert result["modes_covered"] == len(centres)
+  # P(|N(0, I_2)| <= 3) = 1 - exp(-4.5) = 0.989.
+  assert result["high_quality_fraction"] > 0.97
+  assert result["counts"].sum() == pytest.approx(0.989 * 5000, rel=0.01)
+
+
+def test_samples_from_three_modes_cover_three():
+  centres = mode_coverage.ring_modes()
+  samples = mode_coverage.sample_ring_or_grid(centres[[0, 3, 5]], 0.02, 2000, seed=1)
+  result = mode_coverage.mode_coverage(samples, centres, std=0.02)
+  assert result["modes_covered"] == 3
+  assert set(np.flatnonzero(result["counts"])) == {0, 3, 5}
+  assert result["high_quality_fraction"] > 0.97
+
+
+def test_uniform_noise_is_low_quality():
+  noise = np.random.default_rng(2).uniform(-3, 3, size=(5000, 2))
+  result = mode_coverage.mode_coverage(noise, mode_coverage.ring_modes(), std=0.02)
+  # 8 discs of radius 0.06 cover 0.25% of the square.
+  assert result["high_quality_fraction"] < 0.02
+
+
+def test_min_count_rule():
+  centres = mode_coverage.ring_modes()
+  # Default: a tenth of each mode's fair share, capped at 20, at least 1.
+  assert mode_coverage.mode_coverage(np.zeros((100, 2)) + [2, 0], centres, 0.1)["min_count"] == 1
+  assert mode_coverage.mode_coverage(np.zeros((1200, 2)) + [2, 0], centres, 0.1)["min_count"] == 15
+  assert mode_coverage.mode_coverage(np.zeros((9000, 2)) + [2, 0], centres, 0.1)["min_count"] == 20
+  # Five good samples on mode 0, one on mode 1.
+  samples = np.array([[2.0, 0.0]] * 5 + [centres[1]])
+  assert mode_coverage.mode_coverage(samples, centres, 0.1, min_count=1)["modes_covered"] == 2
+  assert mode_coverage.mode_coverage(samples, centres, 0.1, min_count=2)["modes_covered"] == 1
+
+
+# ---------------------------------------------------------------------------
+# Classifier quality
+# ---------------------------------------------------------------------------
+
+
+def test_ece_of_a_calibrated_classifier_is_near_zero():
+  rng = np.random.default_rng(0)
+  n = 50_000
+  confidence = rng.uniform(0.5, 1.0, size=n)
+  predicted = rng.integers(3, size=n)
+  correct = rng.random(n) < confidence
+  # The wrong label is the next class over; the rest of the mass is split.
+  labels = np.where(correct, predicted, (predicted + 1) % 3)
+  probs = np.empty((n, 3))
+  probs[:] = ((1 - confidence) / 2)[:, None]
+  probs[np.arange(n), predicted] = confidence
+  assert classifier_metrics.expected_calibration_error(probs, labels) < 0.02
+
+
+def test_ece_of_an_over_confident_classifier_hand_computed():
+  probs = np.array([[0.9, 0.1]] * 4 + [[0.3, 0.7]] * 2)
+  labels = np.array([0, 0, 1, 1, 1, 1])
+  # TFP computes the ECE in float32 (it rejects float64 logits), hence 1e-6.
+  # Bin [0.867, 0.933): 4 examples, accuracy 0.5, confidence 0.9 -> gap 0.4.
+  # Bin [0.667, 0.733): 2 examples, accuracy 1.0, confidence 0.7 -> gap 0.3.
+  assert classifier_metrics.expected_calibration_error(probs, labels) == pytest.approx(
+      4 / 6 * 0.4 + 2 / 6 * 0.3, abs=1e-6)
+  # One bin: |mean accuracy - mean confidence| = |4/6 - 5/6|.
+  assert classifier_metrics.expected_calibration_error(probs, labels, num_bins=1) == pytest.approx(
+      1 / 6, abs=1e-6)
+
+
+def test_ece_bins_are_closed_below():
+  # 0.75 lies on an inner edge of 4 bins (exactly, in float32 too). TFP's bins
+  # are [0.5, 0.75) and [0.75, 1]: both examples share the top bin, accuracy
+  # 1/2 against confidence 0.875. Bins closed above, (0.5, 0.75] and (0.75, 1],
+  # would separate them: 1/2 * 0.25 + 1/2 * 1.0 = 0.625.
+  probs = np.array([[0.75, 0.25], [1.0, 0.0]])
+  labels = np.array([0, 1])
+  assert classifier_metrics.expected_calibration_error(probs, labels, num_bins=4) == pytest.approx(
+      0.375, abs=1e-6)
+
+
+def test_nll_and_error_rate_hand_computed():
+  probs = np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8], [0.0, 1.0]])
+  labels = np.array([0, 0, 0, 0])
+  expected = np.mean([-np.log(0.5), -np.log(0.9), -np.log(0.2), -np.log(1e-12)])
+  assert classifier_metrics.negative_log_likelihood(probs, labels) == pytest.approx(expected, rel=1e-12)
+  # Ties go to the lower index, so only rows 2 and 3 are errors.
+  assert classifier_metrics.error_rate(probs, labels) == pytest.approx(0.5)
+  assert classifier_metrics.error_rate(probs, np.array([1, 0, 1, 1])) == pytest.approx(0.25)
+
+
+def test_classification_metrics_reject_bad_labels():
+  probs = np.full((2, 3), 1 / 3)
+  for labels in (np.array([0, 3]), np.array([0]), np.array([0.0, 1.0])):
+    with pytest.raises(ValueError):
+      classifier_metrics.negative_log_likelihood(probs, labels)
