@@ -32,9 +32,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT_DIR = os.path.join(REPO, "bench", "results", "choose_defaults")
 
 # Shared by every candidate: the README's main command, on a validation split.
-SETTINGS = ["--dataset=digits", "--num_gen=2", "--num_mcmc=2", "--num_layers=2", "--gf_dim=32", "--df_dim=32",
-            "--batch_size=32", "--train_iter=1500", "--burn_in=500", "--snapshot_every=100", "--max_snapshots=10",
-            "--max_checkpoints=1", "--notensorboard"]
+SETTINGS = [
+    "--dataset=digits", "--num_gen=2", "--num_mcmc=2", "--num_layers=2", "--gf_dim=32", "--df_dim=32",
+    "--batch_size=32", "--train_iter=1500", "--burn_in=500", "--snapshot_every=100", "--max_snapshots=10",
+    "--max_checkpoints=1", "--notensorboard"
+]
 
 _BENCH_SIZE = ["--num_gen=10", "--burn_in=1000", "--snapshot_every=50", "--max_snapshots=20"]
 
@@ -58,19 +60,24 @@ CANDIDATES = {
     # A longer Adam burn-in (1000 of the 1500 iterations), then 500 sampler
     # iterations with a snapshot every 50.
     "burn1000_2017": ["--recipe=2017", "--burn_in=1000", "--snapshot_every=50"],
-    "burn1000_sghmc_f0.5_T1": ["--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--friction=0.5",
-                               "--temperature=1"],
-    "burn1000_sghmc_f0.1_T0.01": ["--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--friction=0.1",
-                                  "--temperature=0.01"],
+    "burn1000_sghmc_f0.5_T1": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--friction=0.5", "--temperature=1"
+    ],
+    "burn1000_sghmc_f0.1_T0.01": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--friction=0.1", "--temperature=0.01"
+    ],
     "burn1000_real_one": ["--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--real_weight=one"],
     # Constant rates instead of the 2017 decay (lr_decay 0): Adam at 2e-4, SGHMC
     # at the rate the 2017 schedule settles at, 0.005 e^-3 = 2.5e-4.
     "const_ml": ["--recipe=bgan_tf", "--ml", "--num_gen=1", "--num_mcmc=1", "--lr_decay=0", "--adam_lr=2e-4"],
     "const_adam_throughout": ["--recipe=bgan_tf", "--optimizer=adam", "--lr_decay=0", "--adam_lr=2e-4"],
-    "const_sghmc_f0.1_T0.01": ["--recipe=bgan_tf", "--lr_decay=0", "--adam_lr=2e-4", "--lr=2.5e-4",
-                               "--friction=0.1", "--temperature=0.01"],
-    "const_sghmc_f0.01_T0.01": ["--recipe=bgan_tf", "--lr_decay=0", "--adam_lr=2e-4", "--lr=2.5e-4",
-                                "--friction=0.01", "--temperature=0.01"],
+    "const_sghmc_f0.1_T0.01": [
+        "--recipe=bgan_tf", "--lr_decay=0", "--adam_lr=2e-4", "--lr=2.5e-4", "--friction=0.1", "--temperature=0.01"
+    ],
+    "const_sghmc_f0.01_T0.01": [
+        "--recipe=bgan_tf", "--lr_decay=0", "--adam_lr=2e-4", "--lr=2.5e-4", "--friction=0.01",
+        "--temperature=0.01"
+    ],
     # The benchmark's size, 10 x 2 (bench/semi_supervised.py's digits preset:
     # 1000 Adam iterations, then 500 sampler iterations with a snapshot every
     # 50), against DCGAN-10. At J = 10 the J-weighted real term outweighs the
@@ -91,8 +98,8 @@ CANDIDATES = {
     "j10_jd5": ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--num_disc=5", "--max_snapshots=100"],
     # A longer sampling phase (1500 sampler iterations after the same 1000 of
     # Adam, a snapshot every 100), against DCGAN-10 trained as long.
-    "j10_long": ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--train_iter=2500", "--snapshot_every=100",
-                                                      "--max_snapshots=30"],
+    "j10_long": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                ["--train_iter=2500", "--snapshot_every=100", "--max_snapshots=30"],
     "dcgan10_long": ["--recipe=bgan_tf", "--ml_ensemble=10", "--num_gen=1", "--num_mcmc=1", "--train_iter=2500"],
 }
 
@@ -111,7 +118,8 @@ def markdown_table(record):
   """Validation error, NLL and ECE per candidate, mean ± std over seeds."""
   rows = record["runs"]
   out = io.StringIO()
-  out.write("| candidate | seeds | val error % | val NLL | val ECE % | supervised-only error % | models | s/run |\n")
+  out.write(
+      "| candidate | seeds | val error % | val NLL | val ECE % | supervised-only error % | models | s/run |\n")
   out.write("|---|---|---|---|---|---|---|---|\n")
   order = [c for c in CANDIDATES if any(r["candidate"] == c for r in rows)]
   for name in order:
@@ -153,21 +161,26 @@ def main(argv):
       run_dir = os.path.join(WORK_DIR.value, run_name)
       if os.path.exists(run_dir):
         shutil.rmtree(run_dir)
-      args = (SETTINGS + [f"--N={N_LABELED.value}", f"--random_seed={seed}",
-                          f"--validation_size={VALIDATION_SIZE.value}", f"--out_dir={WORK_DIR.value}",
-                          f"--run_name={run_name}", "--n_save=500"] + CANDIDATES[name] + list(EXTRA.value))
+      args = (SETTINGS + [
+          f"--N={N_LABELED.value}", f"--random_seed={seed}", f"--validation_size={VALIDATION_SIZE.value}",
+          f"--out_dir={WORK_DIR.value}", f"--run_name={run_name}", "--n_save=500"
+      ] + CANDIDATES[name] + list(EXTRA.value))
       logging.info("pilot %s: run_bgan_semi %s", run_name, " ".join(args))
       results, seconds = run_one(args)
       scores = evaluate_run(run_dir, validation, 500)
-      row = {"candidate": name, "N": N_LABELED.value, "seed": seed, "flags": args,
-             "train_seconds": round(seconds, 1), **scores}
-      record["runs"] = [r for r in record["runs"]
-                        if (r["candidate"], r["N"], r["seed"]) != (name, row["N"], seed)] + [row]
+      row = {
+          "candidate": name, "N": N_LABELED.value, "seed": seed, "flags": args, "train_seconds": round(seconds, 1),
+          **scores
+      }
+      record["runs"] = [
+          r for r in record["runs"] if (r["candidate"], r["N"], r["seed"]) != (name, row["N"], seed)
+      ] + [row]
       run_files.write_json(record_path, record)
       run_files.write_text(os.path.join(OUT_DIR.value, "pilots.md"), markdown_table(record))
-      print(f"{run_name}: val error {100 * row['test_error']:.1f}% NLL {row['test_nll']:.3f} "
-            f"(supervised {100 * row['supervised_error']:.1f}%), {row['num_models']} models, {seconds:.0f} s",
-            flush=True)
+      print(
+          f"{run_name}: val error {100 * row['test_error']:.1f}% NLL {row['test_nll']:.3f} "
+          f"(supervised {100 * row['supervised_error']:.1f}%), {row['num_models']} models, {seconds:.0f} s",
+          flush=True)
       keras.backend.clear_session()
       gc.collect()
   print(markdown_table(record), end="")

@@ -46,10 +46,12 @@ __all__ = [
 # The TensorFlow kernel that computes each pass of each kind of layer. A
 # transposed convolution's forward pass is its geometry's input gradient.
 _OPS = {
-    "conv2d": {"forward": "conv2d", "input_grad": "conv2d_backprop_input",
-               "filter_grad": "conv2d_backprop_filter"},
-    "conv2d_transpose": {"forward": "conv2d_backprop_input", "input_grad": "conv2d",
-                         "filter_grad": "conv2d_backprop_filter"},
+    "conv2d": {
+        "forward": "conv2d", "input_grad": "conv2d_backprop_input", "filter_grad": "conv2d_backprop_filter"
+    },
+    "conv2d_transpose": {
+        "forward": "conv2d_backprop_input", "input_grad": "conv2d", "filter_grad": "conv2d_backprop_filter"
+    },
     "dense": {"forward": "matmul", "input_grad": "matmul", "filter_grad": "matmul"},
 }
 
@@ -111,8 +113,9 @@ def discriminator_layers(config: ModelConfig) -> List[Layer]:
   specs = conv_specs((height, width), config.df_dim, config.num_layers)
   layers, in_channels = [], channels
   for i, spec in enumerate(specs):
-    layers.append(Layer(f"conv{i + 1}", "conv2d", ConvGeometry(
-        spec.input_hw, in_channels, spec.output_hw, spec.channels, spec.kernel, spec.stride)))
+    layers.append(
+        Layer(f"conv{i + 1}", "conv2d",
+              ConvGeometry(spec.input_hw, in_channels, spec.output_hw, spec.channels, spec.kernel, spec.stride)))
     in_channels = spec.channels
   flat = specs[-1].output_hw[0] * specs[-1].output_hw[1] * specs[-1].channels
   feature_dim = specs[-1].channels
@@ -134,8 +137,10 @@ def generator_layers(config: ModelConfig) -> List[Layer]:
     # finer map (the previous layer's channels, the image's for the last
     # layer) to the coarser one backwards.
     finer_channels = channels if index == 0 else specs[index - 1].channels
-    layers.append(Layer(f"deconv{len(specs) - index}", "conv2d_transpose", ConvGeometry(
-        spec.input_hw, finer_channels, spec.output_hw, spec.channels, spec.kernel, spec.stride)))
+    layers.append(
+        Layer(f"deconv{len(specs) - index}", "conv2d_transpose",
+              ConvGeometry(spec.input_hw, finer_channels, spec.output_hw, spec.channels, spec.kernel,
+                           spec.stride)))
   return layers
 
 
@@ -204,13 +209,12 @@ def iteration_passes(config: GANConfig, labeled_batch_size=None) -> List[Pass]:
   else:
     paired = num_g
   real_in_generator_step = batch if config.feature_matching > 0 else 0
-  passes = (
-      _network_passes("discriminator_step", "generator", g_layers, batch, num_g, False, False)
-      + _network_passes("discriminator_step", "discriminator", d_layers,
-                        batch + labeled + paired * batch, num_d, True, False)
-      + _network_passes("generator_step", "generator", g_layers, batch, num_g, True, False)
-      + _network_passes("generator_step", "discriminator", d_layers, real_in_generator_step + paired * batch,
-                        num_d, False, True))
+  passes = (_network_passes("discriminator_step", "generator", g_layers, batch, num_g, False, False) +
+            _network_passes("discriminator_step", "discriminator", d_layers, batch + labeled + paired * batch,
+                            num_d, True, False) +
+            _network_passes("generator_step", "generator", g_layers, batch, num_g, True, False) +
+            _network_passes("generator_step", "discriminator", d_layers, real_in_generator_step + paired * batch,
+                            num_d, False, True))
   if labeled:
     passes += _network_passes("supervised_step", "classifier", d_layers, labeled, 1, True, False)
   return passes
@@ -252,7 +256,7 @@ def reference_iteration_flops(config: GANConfig, labeled_batch_size=None) -> Dic
   g_forward = batch * _forward_flops(g_layers)
   g_trained = sum(p.flops for p in _network_passes("", "", g_layers, batch, 1, True, False))
   disc_step = ours["discriminator_step"] + (num_d - 1) * num_g * g_forward
-  gen_step = (ours["generator_step"] + (num_d - 1) * num_g * g_trained
-              + num_g * num_d * batch * discriminator_forward_flops(model))
-  return _totals({"discriminator_step": disc_step, "generator_step": gen_step,
-                  "supervised_step": ours["supervised_step"]})
+  gen_step = (ours["generator_step"] + (num_d - 1) * num_g * g_trained +
+              num_g * num_d * batch * discriminator_forward_flops(model))
+  return _totals(
+      {"discriminator_step": disc_step, "generator_step": gen_step, "supervised_step": ours["supervised_step"]})

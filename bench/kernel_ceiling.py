@@ -84,12 +84,13 @@ def kernel_fn(op, geometry, batch, matmul_kind=None):
       compute, args = (lambda x, w: tf.nn.conv2d(x, w, g.stride, "SAME")), (x, w)
     elif op == "conv2d_backprop_input":
       formulation = input_gradient_formulation(g)
-      compute, args = (lambda dy, w: conv_gradients.conv2d_input_gradient(
-          dy, w, g.input_hw, g.stride, "same", formulation)), (dy, w)
+      compute, args = (
+          lambda dy, w: conv_gradients.conv2d_input_gradient(dy, w, g.input_hw, g.stride, "same", formulation)), (
+              dy, w)
     else:
       compute, args = (lambda x, dy: tf.compat.v1.nn.conv2d_backprop_filter(
-          x, [g.kernel, g.kernel, g.input_channels, g.output_channels], dy, [1, g.stride, g.stride, 1],
-          "SAME")), (x, dy)
+          x, [g.kernel, g.kernel, g.input_channels, g.output_channels], dy, [1, g.stride, g.stride, 1], "SAME")), (
+              x, dy)
   # Fetch one element: the whole output is computed, but no reduction is
   # added to the kernel's time.
   return tf.function(lambda a, b: tf.reshape(compute(a, b), [-1])[0]), args
@@ -98,9 +99,9 @@ def kernel_fn(op, geometry, batch, matmul_kind=None):
 def input_gradient_formulation(geometry):
   """The formulation the package's conv layers run for this input gradient (as --input_gradient says)."""
   g = geometry
-  return kernel_choice.choose(kernel_choice.ConvShape((g.input_hw[0], g.input_hw[1]), g.input_channels,
-                                                     g.output_channels, (g.kernel, g.kernel), g.stride, "same",
-                                                     "float32"))
+  return kernel_choice.choose(
+      kernel_choice.ConvShape((g.input_hw[0], g.input_hw[1]), g.input_channels, g.output_channels,
+                              (g.kernel, g.kernel), g.stride, "same", "float32"))
 
 
 def distinct_kernels(passes):
@@ -113,7 +114,8 @@ def distinct_kernels(passes):
   for p in passes:
     key = (p.op, p.kind if p.op == "matmul" else None, p.layer.geometry, p.batch)
     count, labels = kernels.get(key, (0, []))
-    kernels[key] = (count + p.count, labels + [f"{p.step.replace('_step', ' step')}: {p.network} {p.layer.name} {p.kind}"])
+    kernels[key] = (count + p.count,
+                    labels + [f"{p.step.replace('_step', ' step')}: {p.network} {p.layer.name} {p.kind}"])
   return kernels
 
 
@@ -126,17 +128,19 @@ def time_kernels(passes, repeats):
     best = min(peak.timed_runs(fn, args, repeats))
     gflop = batch * geometry.flops / 1e9
     formulation = input_gradient_formulation(geometry) if op == "conv2d_backprop_input" else None
-    rows.append({"op": op, "formulation": formulation, "batch": batch, "geometry": geometry._asdict(),
-                 "runs_per_iteration": count,
-                 "passes": labels, "gflop_per_run": gflop, "best_s": best, "gflops": gflop / best,
-                 "conv_peak_gflops": conv_peak, "ratio_to_peak": gflop / best / conv_peak,
-                 "seconds_per_iteration": count * best})
+    rows.append({
+        "op": op, "formulation": formulation, "batch": batch, "geometry": geometry._asdict(),
+        "runs_per_iteration": count, "passes": labels, "gflop_per_run": gflop, "best_s": best,
+        "gflops": gflop / best, "conv_peak_gflops": conv_peak, "ratio_to_peak": gflop / best / conv_peak,
+        "seconds_per_iteration": count * best
+    })
     name = f"{op}[{formulation}]" if formulation else op
     slow = gflop / best / conv_peak < HEALTHY_FRACTION
-    print(f"{'SLOW ' if slow else '     '}{name:34s} b={batch:5d} {geometry.input_hw[0]:>2d}x{geometry.input_channels:<4d}->"
-          f"{geometry.output_hw[0]:>2d}x{geometry.output_channels:<4d} k{geometry.kernel} x{count:<3d}"
-          f" {gflop / best:6.0f} GFLOP/s  {100 * gflop / best / conv_peak:5.1f}% of peak"
-          f"  {count * best:6.3f} s/iter  [{labels[0]}{' ...' if len(labels) > 1 else ''}]", flush=True)
+    print(
+        f"{'SLOW ' if slow else '     '}{name:34s} b={batch:5d} {geometry.input_hw[0]:>2d}x{geometry.input_channels:<4d}->"
+        f"{geometry.output_hw[0]:>2d}x{geometry.output_channels:<4d} k{geometry.kernel} x{count:<3d}"
+        f" {gflop / best:6.0f} GFLOP/s  {100 * gflop / best / conv_peak:5.1f}% of peak"
+        f"  {count * best:6.3f} s/iter  [{labels[0]}{' ...' if len(labels) > 1 else ''}]", flush=True)
   return rows
 
 
@@ -151,16 +155,18 @@ def one_round(config, passes, total_gflop):
   rows = time_kernels(passes, REPEATS.value)
   slow = [r for r in rows if r["ratio_to_peak"] < HEALTHY_FRACTION]
   for r in slow:
-    print(f"WARNING: {r['op']}{'[' + r['formulation'] + ']' if r['formulation'] else ''} "
-          f"{r['geometry']['input_hw'][0]}x{r['geometry']['input_channels']}->"
-          f"{r['geometry']['output_hw'][0]}x{r['geometry']['output_channels']} at batch {r['batch']} runs at "
-          f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * HEALTHY_FRACTION:.0f}%): "
-          f"{r['seconds_per_iteration']:.3f} s per iteration", flush=True)
+    print(
+        f"WARNING: {r['op']}{'[' + r['formulation'] + ']' if r['formulation'] else ''} "
+        f"{r['geometry']['input_hw'][0]}x{r['geometry']['input_channels']}->"
+        f"{r['geometry']['output_hw'][0]}x{r['geometry']['output_channels']} at batch {r['batch']} runs at "
+        f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * HEALTHY_FRACTION:.0f}%): "
+        f"{r['seconds_per_iteration']:.3f} s per iteration", flush=True)
   ceiling_s = sum(r["seconds_per_iteration"] for r in rows)
   kernel_peak = statistics.median(r["conv_peak_gflops"] for r in rows)
   # Drift-corrected: each kernel's time in units of its own peak, i.e. the
   # FLOP-weighted harmonic mean of the kernels' ratios to the peak.
-  ceiling_ratio = total_gflop / sum(r["runs_per_iteration"] * r["gflop_per_run"] / r["ratio_to_peak"] for r in rows)
+  ceiling_ratio = total_gflop / sum(
+      r["runs_per_iteration"] * r["gflop_per_run"] / r["ratio_to_peak"] for r in rows)
   times, peaks = time_iterations(config, ITERS.value)
   iteration_s, iteration_peak = statistics.median(times), statistics.median(peaks)
   by_op = collections.Counter()
@@ -182,8 +188,10 @@ def one_round(config, passes, total_gflop):
       "iteration_times_s": times,
       "iteration_conv_peaks_gflops": peaks,
   }
-  print(f"kernel ceiling: {ceiling_s:.3f} s = {summary['kernel_ceiling_gflops']:.0f} GFLOP/s; "
-        f"{100 * ceiling_ratio:.1f}% of the conv peak measured beside each kernel (median {kernel_peak:.0f} GFLOP/s)")
+  print(
+      f"kernel ceiling: {ceiling_s:.3f} s = {summary['kernel_ceiling_gflops']:.0f} GFLOP/s; "
+      f"{100 * ceiling_ratio:.1f}% of the conv peak measured beside each kernel (median {kernel_peak:.0f} GFLOP/s)"
+  )
   print(f"iteration: {iteration_s:.3f} s = {summary['iteration_gflops']:.0f} GFLOP/s; "
         f"{100 * summary['iteration_ratio_to_peak']:.1f}% of the conv peak measured before each iteration "
         f"(median {iteration_peak:.0f} GFLOP/s); {summary['iteration_over_ceiling_s']:.2f}x the ceiling's seconds")
@@ -208,15 +216,19 @@ def main(argv):
   def median_of(key):
     return statistics.median(s[key] for s in summaries)
 
-  overall = {"gflop_per_iteration": total_gflop, "rounds": len(rounds),
-             **{f"median_{key}": median_of(key) for key in (
-                 "kernel_ceiling_s", "kernel_ceiling_ratio_to_peak", "iteration_median_s",
-                 "iteration_ratio_to_peak", "iteration_over_ceiling_s")}}
+  overall = {
+      "gflop_per_iteration": total_gflop, "rounds": len(rounds), **{
+          f"median_{key}": median_of(key) for key in ("kernel_ceiling_s", "kernel_ceiling_ratio_to_peak", "iteration_median_s", "iteration_ratio_to_peak", "iteration_over_ceiling_s")
+      }
+  }
   print(f"\nover {len(rounds)} rounds: kernel ceiling {100 * overall['median_kernel_ceiling_ratio_to_peak']:.1f}% "
         f"of peak, iteration {100 * overall['median_iteration_ratio_to_peak']:.1f}% of peak (medians)")
   if OUT.value:
-    run_files.write_json(OUT.value, {"machine": machine_info(), "config": CONFIG.value, "summary": overall,
-                                     "round_summaries": summaries, "kernels_by_round": [r for _, r in rounds]})
+    run_files.write_json(
+        OUT.value, {
+            "machine": machine_info(), "config": CONFIG.value, "summary": overall, "round_summaries": summaries,
+            "kernels_by_round": [r for _, r in rounds]
+        })
 
 
 if __name__ == "__main__":

@@ -62,8 +62,7 @@ def sample_ring_or_grid(centres, std: float, n: int, seed: int) -> np.ndarray:
   return centres[which] + std * rng.standard_normal((n, 2))
 
 
-def mode_coverage(samples, centres, std: float, num_stds: float = 3.0,
-                  min_count: int = None) -> dict:
+def mode_coverage(samples, centres, std: float, num_stds: float = 3.0, min_count: int = None) -> dict:
   """How many mixture modes the samples cover, and how many samples are good.
 
   Each sample is assigned to its nearest centre; it is *high quality* when it
@@ -98,9 +97,9 @@ def mode_coverage(samples, centres, std: float, num_stds: float = 3.0,
   if min_count is None:
     min_count = max(1, min(20, n // (10 * k)))
 
-  squared = ((samples[:, None, :] - centres[None, :, :]) ** 2).sum(axis=-1)  # [n, k]
+  squared = ((samples[:, None, :] - centres[None, :, :])**2).sum(axis=-1)  # [n, k]
   nearest = np.argmin(squared, axis=1)
-  good = squared[np.arange(n), nearest] <= (num_stds * std) ** 2
+  good = squared[np.arange(n), nearest] <= (num_stds * std)**2
   counts = np.bincount(nearest[good], minlength=k)
   return {
       "modes_covered": int(np.sum(counts >= min_count)),

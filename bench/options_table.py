@@ -19,8 +19,8 @@ BASE = os.path.join(REPO, "bench", "results", "semi_supervised_options")
 OPTIONS = {
     "default": ("the `bgan_tf` recipe: logsumexp, J-weighted real term, all pairs, feature matching, "
                 "discriminator batch norm", ""),
-    "mean_objective": ("`--objective=mean --real_weight=one` (the paper's eqs. 1-2)",
-                       "--objective=mean,--real_weight=one"),
+    "mean_objective":
+        ("`--objective=mean --real_weight=one` (the paper's eqs. 1-2)", "--objective=mean,--real_weight=one"),
     "chain_pairing": ("`--pairing=chain` (the paper's Algorithm 1)", "--pairing=chain"),
     "no_feature_matching": ("`--feature_matching=0`", "--feature_matching=0"),
     "no_disc_norm": ("`--disc_norm=none`", "--disc_norm=none"),
@@ -30,16 +30,16 @@ OPTIONS = {
 
 def table(base=BASE):
   """The markdown table of every option folder that holds a runs.json."""
-  lines = ["| option | seeds | test error % | NLL | ECE % | supervised only % |",
-           "|---|---|---|---|---|---|"]
+  lines = ["| option | seeds | test error % | NLL | ECE % | supervised only % |", "|---|---|---|---|---|---|"]
   for folder, (label, _) in OPTIONS.items():
     path = os.path.join(base, folder, "runs.json")
     if not os.path.isfile(path):
       continue
     runs = [r for r in load_record(path)["runs"] if r["method"] == "bayes"]
-    lines.append(f"| {label} | {len(runs)} | {mean_std([100 * r['test_error'] for r in runs])} | "
-                 f"{mean_std([r['test_nll'] for r in runs], 3)} | {mean_std([100 * r['test_ece'] for r in runs])} | "
-                 f"{mean_std([100 * r['supervised_error'] for r in runs])} |")
+    lines.append(
+        f"| {label} | {len(runs)} | {mean_std([100 * r['test_error'] for r in runs])} | "
+        f"{mean_std([r['test_nll'] for r in runs], 3)} | {mean_std([100 * r['test_ece'] for r in runs])} | "
+        f"{mean_std([100 * r['supervised_error'] for r in runs])} |")
   return "\n".join(lines) + "\n"
 
 

@@ -34,8 +34,7 @@ OUT = flags.DEFINE_string("out", None, "Write the summary as JSON here.")
 def _network(op_name):
   head = op_name.split("/", 1)[0]
   for prefix, label in (("generator_", "generators"), ("discriminator_", "discriminators"),
-                        ("classifier", "classifier"), ("sghmc", "sampler updates"),
-                        ("adam", "adam updates")):
+                        ("classifier", "classifier"), ("sghmc", "sampler updates"), ("adam", "adam updates")):
     if head.startswith(prefix):
       return label
   if "gradient_tape" in op_name or "gradients" in op_name:
@@ -81,8 +80,11 @@ def main(argv):
   total = sum(by_type.values())
   per_iter = {k: v / ITERS.value for k, v in by_type.most_common()}
   summary = {
-      "config": CONFIG.value, "precision": PRECISION.value, "iters": ITERS.value,
-      "wall_s_per_iteration": wall, "op_s_per_iteration": total / ITERS.value,
+      "config": CONFIG.value,
+      "precision": PRECISION.value,
+      "iters": ITERS.value,
+      "wall_s_per_iteration": wall,
+      "op_s_per_iteration": total / ITERS.value,
       "by_op_type_s": per_iter,
       "by_network_s": {k: v / ITERS.value for k, v in by_network.most_common()},
   }

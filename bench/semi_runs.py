@@ -47,9 +47,11 @@ def run_one(args):
 def predictive_scores(probs, labels, prefix):
   """{prefix_error, prefix_nll, prefix_ece} of predictive probabilities (error and ECE as fractions)."""
   import classifier_metrics as metrics  # bench/classifier_metrics.py
-  return {f"{prefix}_error": metrics.error_rate(probs, labels),
-          f"{prefix}_nll": metrics.negative_log_likelihood(probs, labels),
-          f"{prefix}_ece": metrics.expected_calibration_error(probs, labels)}
+  return {
+      f"{prefix}_error": metrics.error_rate(probs, labels),
+      f"{prefix}_nll": metrics.negative_log_likelihood(probs, labels),
+      f"{prefix}_ece": metrics.expected_calibration_error(probs, labels)
+  }
 
 
 def evaluate_run(run_dir, dataset, batch_size):
@@ -76,5 +78,7 @@ def evaluate_run(run_dir, dataset, batch_size):
     supervised.append(run.gan.classifier_predict_proba(x).numpy().astype(np.float64))
     labels.append(y.numpy())
   probs, supervised, labels = np.concatenate(probs), np.concatenate(supervised), np.concatenate(labels)
-  return {**predictive_scores(probs, labels, "test"), **predictive_scores(supervised, labels, "supervised"),
-          "num_models": len(models), "iteration": run.iteration}
+  return {
+      **predictive_scores(probs, labels, "test"),
+      **predictive_scores(supervised, labels, "supervised"), "num_models": len(models), "iteration": run.iteration
+  }

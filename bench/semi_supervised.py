@@ -63,8 +63,10 @@ DEFAULT_OUT_DIR = os.path.join(REPO, "bench", "results", "semi_supervised")
 DEFAULT_WORK_DIR = "/tmp/bgan_bench/semi_supervised"
 
 METHODS = ("bayes", "ml", "ml_ensemble")
-COLUMN_NAMES = {"supervised": "Supervised only", "ml": "DCGAN (ML)", "ml_ensemble": "DCGAN-{E} (ML ensemble)",
-                "bayes": "Bayesian GAN ({J}x{M})"}
+COLUMN_NAMES = {
+    "supervised": "Supervised only", "ml": "DCGAN (ML)", "ml_ensemble": "DCGAN-{E} (ML ensemble)",
+    "bayes": "Bayesian GAN ({J}x{M})"
+}
 
 # Settings by preset; any flag given explicitly overrides its preset value.
 # A setting of None is left to run_bgan_semi's --recipe (bgan_tf/recipes.py).
@@ -77,13 +79,14 @@ COLUMN_NAMES = {"supervised": "Supervised only", "ml": "DCGAN (ML)", "ml_ensembl
 #     batch 64, lr 0.005 decayed by e^-3 over the first epoch, 5000 Adam
 #     burn-in iterations).
 PRESETS = {
-    "digits": dict(dataset="digits", N=["50", "100", "200"], num_layers=2, gf_dim=32, df_dim=32, z_dim=100,
-                   batch_size=32, train_iter=1500, burn_in=1000, lr=0.005, lr_decay=3.0, adam_lr=None,
-                   snapshot_every=50, max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10,
-                   recipe="bgan_tf"),
-    "paper": dict(dataset="cifar", N=["4000"], num_layers=4, gf_dim=64, df_dim=96, z_dim=100, batch_size=64,
-                  train_iter=50000, burn_in=5000, lr=0.005, lr_decay=3.0, adam_lr=None, snapshot_every=1000,
-                  max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10, recipe="bgan_tf"),
+    "digits":
+        dict(dataset="digits", N=["50", "100", "200"], num_layers=2, gf_dim=32, df_dim=32, z_dim=100,
+             batch_size=32, train_iter=1500, burn_in=1000, lr=0.005, lr_decay=3.0, adam_lr=None, snapshot_every=50,
+             max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10, recipe="bgan_tf"),
+    "paper":
+        dict(dataset="cifar", N=["4000"], num_layers=4, gf_dim=64, df_dim=96, z_dim=100, batch_size=64,
+             train_iter=50000, burn_in=5000, lr=0.005, lr_decay=3.0, adam_lr=None, snapshot_every=1000,
+             max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10, recipe="bgan_tf"),
 }
 # --quick: a tiny budget that exercises every step end to end in about 2 minutes.
 QUICK = dict(dataset="digits", N=["50"], seeds=["0", "1"], num_layers=2, gf_dim=16, df_dim=16, z_dim=16,
@@ -91,7 +94,8 @@ QUICK = dict(dataset="digits", N=["50"], seeds=["0", "1"], num_layers=2, gf_dim=
 
 PRESET = flags.DEFINE_enum("preset", "digits", list(PRESETS), "Default settings; explicit flags override them.")
 QUICK_MODE = flags.DEFINE_bool("quick", False, "A ~2-minute run with a tiny budget, to check the program.")
-REPORT = flags.DEFINE_bool("report", False, "Only rewrite tables.md and the plot from runs.json, and print the tables.")
+REPORT = flags.DEFINE_bool("report", False,
+                           "Only rewrite tables.md and the plot from runs.json, and print the tables.")
 DATASET = flags.DEFINE_string("dataset", None, "run_bgan_semi --dataset (digits, mnist, cifar, svhn, ...).")
 DATA_PATH = flags.DEFINE_string("data_path", None, "run_bgan_semi --data_path: the data set's standard files.")
 DATA_DIR = flags.DEFINE_string("data_dir", None, "run_bgan_semi --data_dir: prepared tensorflow-datasets builds.")
@@ -117,8 +121,8 @@ EXTRA_FLAGS = flags.DEFINE_list("extra_flags", [], "More run_bgan_semi flags for
 MAX_SNAPSHOTS = flags.DEFINE_integer("max_snapshots", None, "Posterior snapshots kept.")
 EVAL_BATCH_SIZE = flags.DEFINE_integer("eval_batch_size", 500, "Test-set evaluation batch size.")
 WORK_DIR = flags.DEFINE_string("work_dir", None, f"Run folders (checkpoints); default {DEFAULT_WORK_DIR}[_quick].")
-OUT_DIR = flags.DEFINE_string("out_dir", None,
-                              "Results folder; default bench/results/semi_supervised (--quick: WORK_DIR/results).")
+OUT_DIR = flags.DEFINE_string(
+    "out_dir", None, "Results folder; default bench/results/semi_supervised (--quick: WORK_DIR/results).")
 
 _SETTING_NAMES = ("dataset", "num_layers", "gf_dim", "df_dim", "z_dim", "batch_size", "train_iter", "burn_in",
                   "lr", "lr_decay", "adam_lr", "snapshot_every", "max_snapshots", "num_gen", "num_mcmc",
@@ -156,14 +160,15 @@ def common_flags(settings, num_labeled, seed, work_dir, run_name):
   """The run_bgan_semi flags shared by every method of one (N, seed) cell."""
   s = settings
   n_save = max(1, s["train_iter"] // 5)
-  args = [f"--dataset={s['dataset']}", f"--N={num_labeled}", f"--random_seed={seed}",
-          f"--num_layers={s['num_layers']}", f"--gf_dim={s['gf_dim']}", f"--df_dim={s['df_dim']}",
-          f"--z_dim={s['z_dim']}", f"--batch_size={s['batch_size']}", f"--train_iter={s['train_iter']}",
-          f"--burn_in={s['burn_in']}", f"--lr={s['lr']}", f"--lr_decay={s['lr_decay']}",
-          f"--snapshot_every={s['snapshot_every']}",
-          f"--max_snapshots={s['max_snapshots']}", f"--n_save={n_save}", "--max_checkpoints=1",
-          "--notensorboard", f"--eval_batch_size={EVAL_BATCH_SIZE.value}", f"--out_dir={work_dir}",
-          f"--run_name={run_name}", f"--recipe={s.get('recipe') or 'bgan_tf'}"]
+  args = [
+      f"--dataset={s['dataset']}", f"--N={num_labeled}", f"--random_seed={seed}",
+      f"--num_layers={s['num_layers']}", f"--gf_dim={s['gf_dim']}", f"--df_dim={s['df_dim']}",
+      f"--z_dim={s['z_dim']}", f"--batch_size={s['batch_size']}", f"--train_iter={s['train_iter']}",
+      f"--burn_in={s['burn_in']}", f"--lr={s['lr']}", f"--lr_decay={s['lr_decay']}",
+      f"--snapshot_every={s['snapshot_every']}", f"--max_snapshots={s['max_snapshots']}", f"--n_save={n_save}",
+      "--max_checkpoints=1", "--notensorboard", f"--eval_batch_size={EVAL_BATCH_SIZE.value}",
+      f"--out_dir={work_dir}", f"--run_name={run_name}", f"--recipe={s.get('recipe') or 'bgan_tf'}"
+  ]
   if s.get("adam_lr") is not None:
     args.append(f"--adam_lr={s['adam_lr']}")
   args += list(EXTRA_FLAGS.value)
@@ -181,8 +186,10 @@ def markdown_tables(record):
   for dataset in sorted({r["dataset"] for r in runs}):
     rows = [r for r in runs if r["dataset"] == dataset]
     settings = rows[0]["settings"]
-    names = {key: value.format(E=settings["ensemble_size"], J=settings["num_gen"], M=settings["num_mcmc"])
-             for key, value in COLUMN_NAMES.items()}
+    names = {
+        key: value.format(E=settings["ensemble_size"], J=settings["num_gen"], M=settings["num_mcmc"])
+        for key, value in COLUMN_NAMES.items()
+    }
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
     columns = ["supervised"] + [m for m in ("ml", "ml_ensemble", "bayes") if m in methods]
     sizes = sorted({r["N"] for r in rows})
@@ -200,8 +207,7 @@ def markdown_tables(record):
         source = _supervised_source(rows, size) if c == "supervised" else c
         cell_rows = [r for r in rows if r["N"] == size and r["method"] == source]
         models = "1" if c == "supervised" else "/".join(sorted({str(r["num_models"]) for r in cell_rows}))
-        in_run = ("—" if c == "supervised" else
-                  _cell([100 * r["in_run_error"] for r in cell_rows]))
+        in_run = ("—" if c == "supervised" else _cell([100 * r["in_run_error"] for r in cell_rows]))
         error = _cell([100 * v for v in _values(rows, size, c, "error")])
         nll = _cell(_values(rows, size, c, "nll"), 3)
         ece = _cell([100 * v for v in _values(rows, size, c, "ece")])
@@ -249,8 +255,7 @@ def write_plot(record, path):
           continue
         means = [statistics.fmean(v) for _, v in points]
         stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for _, v in points]
-        ax.errorbar([n for n, _ in points], means, yerr=stds, marker="o", capsize=3, color=colour,
-                    label=column)
+        ax.errorbar([n for n, _ in points], means, yerr=stds, marker="o", capsize=3, color=colour, label=column)
     for ax, label in zip(axes, ("test error %", "test NLL (nats)", "ECE %")):
       ax.set_xlabel("N labeled")
       ax.set_ylabel(label)
@@ -271,8 +276,10 @@ def write_outputs(record, out_dir):
   """runs.json, runs.csv, tables.md and the plot."""
   from bgan_tf import run_files
   run_files.write_json(os.path.join(out_dir, "runs.json"), record)
-  fields = ["dataset", "N", "method", "seed", "test_error", "test_nll", "test_ece", "supervised_error",
-            "supervised_nll", "supervised_ece", "in_run_error", "num_models", "train_seconds"]
+  fields = [
+      "dataset", "N", "method", "seed", "test_error", "test_nll", "test_ece", "supervised_error", "supervised_nll",
+      "supervised_ece", "in_run_error", "num_models", "train_seconds"
+  ]
   run_files.write_csv(os.path.join(out_dir, "runs.csv"), fields,
                       [[row.get(f, "") for f in fields] for row in record["runs"]])
   run_files.write_text(os.path.join(out_dir, "tables.md"), markdown_tables(record))
@@ -320,20 +327,22 @@ def main(argv):
         logging.info("run %s: run_bgan_semi %s", run_name, " ".join(args))
         results, seconds = run_one(args)
         scores = evaluate_run(run_dir, dataset, EVAL_BATCH_SIZE.value)
-        row = {"dataset": settings["dataset"], "N": num_labeled, "method": method, "seed": seed,
-               "run_name": run_name, "train_seconds": round(seconds, 1),
-               "in_run_error": 1.0 - results["semi_supervised_acc"],
-               "in_run_supervised_error": 1.0 - results["supervised_acc"],
-               "settings": shared, "flags": args, **scores}
-        record["runs"] = [r for r in record["runs"]
-                          if (r["dataset"], r["N"], r["method"], r["seed"]) !=
-                          (row["dataset"], row["N"], row["method"], row["seed"])] + [row]
+        row = {
+            "dataset": settings["dataset"], "N": num_labeled, "method": method, "seed": seed, "run_name": run_name,
+            "train_seconds": round(seconds, 1), "in_run_error": 1.0 - results["semi_supervised_acc"],
+            "in_run_supervised_error": 1.0 - results["supervised_acc"], "settings": shared, "flags": args, **scores
+        }
+        record["runs"] = [
+            r for r in record["runs"] if (r["dataset"], r["N"], r["method"],
+                                          r["seed"]) != (row["dataset"], row["N"], row["method"], row["seed"])
+        ] + [row]
         record["runs"].sort(key=lambda r: (r["dataset"], r["N"], METHODS.index(r["method"]), r["seed"]))
         record["meta"]["bench_seconds"] = round(time.perf_counter() - bench_start, 1)
         write_outputs(record, out_dir)
-        print(f"{run_name}: error {100 * row['test_error']:.1f}% (supervised {100 * row['supervised_error']:.1f}%)"
-              f" NLL {row['test_nll']:.3f} ECE {100 * row['test_ece']:.1f}% over {row['num_models']} models,"
-              f" {seconds:.0f} s", flush=True)
+        print(
+            f"{run_name}: error {100 * row['test_error']:.1f}% (supervised {100 * row['supervised_error']:.1f}%)"
+            f" NLL {row['test_nll']:.3f} ECE {100 * row['test_ece']:.1f}% over {row['num_models']} models,"
+            f" {seconds:.0f} s", flush=True)
         keras.backend.clear_session()
         gc.collect()
   print(f"total {time.perf_counter() - bench_start:.0f} s; results in {out_dir}\n", flush=True)

@@ -66,10 +66,12 @@ ONLY_INPUT_GRADIENT_AB = flags.DEFINE_bool("only_input_gradient_ab", False,
                                            "Measure only the input-gradient A/B, with conv peaks beside it.")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
+
 def measure_peaks():
   """GFLOP/s of the 4096^3 float32 matmul (best of 5) and of the reference conv2d (best of 30)."""
-  return {"matmul_4096_gflops": peak.matmul_gflops(5),
-          "conv2d_64x16x16x96_to_192_3x3_s2_gflops": peak.conv_gflops(30)}
+  return {
+      "matmul_4096_gflops": peak.matmul_gflops(5), "conv2d_64x16x16x96_to_192_3x3_s2_gflops": peak.conv_gflops(30)
+  }
 
 
 def _random_dataset(config):
@@ -113,8 +115,10 @@ def time_config(config, iters, warmup, with_pipeline=True):
       fn()
 
   bare = _timed(bare_iteration, iters, 0)
-  result = {"median_s": statistics.median(bare), "min_s": min(bare), "max_s": max(bare), "iters": iters,
-            "per_step_median_s": per_step}
+  result = {
+      "median_s": statistics.median(bare), "min_s": min(bare), "max_s": max(bare), "iters": iters,
+      "per_step_median_s": per_step
+  }
 
   if with_pipeline:
     # What the training loop adds: batches from tf.data (uint8 -> [-1, 1]),
@@ -161,8 +165,10 @@ def interleaved_peak_ratio(config, pairs):
   times, peaks = peak.timed_after_peaks(iteration, pairs)
   rates = [work / t / 1e9 for t in times]
   ratios = [rate / conv_peak for rate, conv_peak in zip(rates, peaks)]
-  return {"pairs": pairs, "median_ratio": statistics.median(ratios), "min_ratio": min(ratios),
-          "max_ratio": max(ratios), "conv_peaks_gflops": peaks, "effective_gflops": rates}
+  return {
+      "pairs": pairs, "median_ratio": statistics.median(ratios), "min_ratio": min(ratios),
+      "max_ratio": max(ratios), "conv_peaks_gflops": peaks, "effective_gflops": rates
+  }
 
 
 def normalization_ab(pairs):
@@ -183,9 +189,11 @@ def normalization_ab(pairs):
       fn()
       times[key].append(time.perf_counter() - start)
   ratios = [a / b for a, b in zip(times["after_s"], times["before_s"])]
-  return {"pairs": pairs, **times, "median_before_s": statistics.median(times["before_s"]),
-          "median_after_s": statistics.median(times["after_s"]), "median_ratio": statistics.median(ratios),
-          "min_ratio": min(ratios), "max_ratio": max(ratios)}
+  return {
+      "pairs": pairs, **times, "median_before_s": statistics.median(times["before_s"]),
+      "median_after_s": statistics.median(times["after_s"]), "median_ratio": statistics.median(ratios),
+      "min_ratio": min(ratios), "max_ratio": max(ratios)
+  }
 
 
 def _iteration_with_input_gradient(config, formulation):
@@ -235,13 +243,14 @@ def input_gradient_ab(pairs):
   def peak_ratio(key):
     return statistics.median(work / t / p for t, p in zip(times[key], peaks[key]))
 
-  return {"pairs": pairs, "formulations": chosen_formulations(gan), **times,
-          "conv_peaks_gflops": peaks,
-          "median_stock_s": statistics.median(times["stock_s"]),
-          "median_chosen_s": statistics.median(times["chosen_s"]),
-          "median_ratio_chosen_over_stock": statistics.median(ratios),
-          "min_ratio": min(ratios), "max_ratio": max(ratios),
-          "stock_ratio_to_peak": peak_ratio("stock_s"), "chosen_ratio_to_peak": peak_ratio("chosen_s")}
+  return {
+      "pairs": pairs, "formulations": chosen_formulations(gan), **times, "conv_peaks_gflops": peaks,
+      "median_stock_s": statistics.median(times["stock_s"]), "median_chosen_s": statistics.median(times["chosen_s"]
+                                                                                                 ),
+      "median_ratio_chosen_over_stock": statistics.median(ratios), "min_ratio": min(ratios),
+      "max_ratio": max(ratios), "stock_ratio_to_peak": peak_ratio("stock_s"),
+      "chosen_ratio_to_peak": peak_ratio("chosen_s")
+  }
 
 
 def rss_growth(config, iterations):
@@ -260,11 +269,14 @@ def rss_growth(config, iterations):
     gan.supervised_step(x_lab, y_lab)["supervised_loss"].numpy()
     if it % every == 0 or it == iterations:
       marks[it] = _rss_mib()
-      print(f"  growth: iteration {it}/{iterations}, RSS {marks[it]:.1f} MiB, "
-            f"{it / (time.perf_counter() - start):.2f} it/s", flush=True)
-  return {"iterations": iterations, "rss_mib_at": marks,
-          "growth_after_first_tenth_mib": marks[iterations] - marks[min(marks)],
-          "tracing_counts": {k: f.experimental_get_tracing_count() for k, f in gan.step_functions().items()}}
+      print(
+          f"  growth: iteration {it}/{iterations}, RSS {marks[it]:.1f} MiB, "
+          f"{it / (time.perf_counter() - start):.2f} it/s", flush=True)
+  return {
+      "iterations": iterations, "rss_mib_at": marks,
+      "growth_after_first_tenth_mib": marks[iterations] - marks[min(marks)],
+      "tracing_counts": {k: f.experimental_get_tracing_count() for k, f in gan.step_functions().items()}
+  }
 
 
 def _rss_mib():
@@ -277,9 +289,14 @@ def _rss_mib():
 
 def main(argv):
   del argv
-  only = [(key, label, measure, pairs) for flag, key, label, measure, pairs in (
-      (ONLY_INPUT_GRADIENT_AB, "input_gradient_ab", "input-gradient A/B", input_gradient_ab, INPUT_GRADIENT_AB_PAIRS),
-      (ONLY_NORM_AB, "normalization_ab", "normalisation A/B", normalization_ab, NORM_AB_PAIRS)) if flag.value]
+  only = [
+      (key, label, measure, pairs)
+      for flag, key, label, measure, pairs in ((ONLY_INPUT_GRADIENT_AB, "input_gradient_ab", "input-gradient A/B",
+                                                input_gradient_ab, INPUT_GRADIENT_AB_PAIRS),
+                                               (ONLY_NORM_AB, "normalization_ab", "normalisation A/B",
+                                                normalization_ab, NORM_AB_PAIRS))
+      if flag.value
+  ]
   if only:
     results = {"machine": machine_info()}
     for key, label, measure, pairs in only:
@@ -293,8 +310,9 @@ def main(argv):
   for name in CONFIG_NAMES.value:
     result = time_config(gan_config(name), ITERS.value, WARMUP.value)
     results["configs"][name] = result
-    print(f"{name}: {result['median_s']:.3f} s/iter, {result['effective_gflops']:.1f} GFLOP/s effective, "
-          f"host overhead {100 * result['host_overhead_fraction']:.1f}%", flush=True)
+    print(
+        f"{name}: {result['median_s']:.3f} s/iter, {result['effective_gflops']:.1f} GFLOP/s effective, "
+        f"host overhead {100 * result['host_overhead_fraction']:.1f}%", flush=True)
   for setting in SCALING.value:
     num_gen, num_mcmc = (int(v) for v in setting.split("x"))
     result = time_config(gan_config("cifar", num_gen, num_mcmc), ITERS.value, WARMUP.value, with_pipeline=False)

@@ -74,19 +74,25 @@ DEFAULT_WORK_DIR = "/tmp/bgan_bench/synthetic"
 PAPER_METHODS = ("bayes", "ml", "bayes_const", "ml_const", "bayes_2017", "ml_2017")
 MODE_METHODS = ("bayes", "ml", "bayes_burnin", "bayes_2017", "ml_2017")
 # name: (centres function, its arguments, mode std), as in Metz et al. and VEEGAN.
-MIXTURES = {"ring": ("ring_modes", dict(num_modes=8, radius=2.0), 0.02),
-            "grid": ("grid_modes", dict(side=5, spacing=2.0), 0.05)}
-COLOURS = {"bayes": "tab:red", "ml": "tab:blue", "bayes_const": "tab:orange", "ml_const": "tab:cyan",
-           "bayes_2017": "tab:purple", "ml_2017": "tab:green", "bayes_burnin": "tab:olive"}
+MIXTURES = {
+    "ring": ("ring_modes", dict(num_modes=8, radius=2.0), 0.02), "grid": ("grid_modes", dict(side=5,
+                                                                                             spacing=2.0), 0.05)
+}
+COLOURS = {
+    "bayes": "tab:red", "ml": "tab:blue", "bayes_const": "tab:orange", "ml_const": "tab:cyan",
+    "bayes_2017": "tab:purple", "ml_2017": "tab:green", "bayes_burnin": "tab:olive"
+}
 
 QUICK = dict(seeds=["0", "1"], train_iter=60, eval_every=20, numz=4, num_mcmc=1, mode_iter=100, mode_eval_every=50,
              mode_num_gen=4, mode_num_mcmc=1, num_eval_samples=500, num_mode_samples=500)
 
 SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds: --random_seed of each run (and of its data).")
 PARTS = flags.DEFINE_list("parts", ["paper", "modes"], "Experiments: paper (JS divergence), modes (ring/grid).")
-METHODS_FLAG = flags.DEFINE_list("methods", list(PAPER_METHODS) + ["bayes_burnin"],
-                                 f"Paper-experiment methods, from {', '.join(PAPER_METHODS)}; the ring/grid "
-                                 "runs use those of MODE_METHODS that are listed.")
+METHODS_FLAG = flags.DEFINE_list(
+    "methods",
+    list(PAPER_METHODS) + ["bayes_burnin"],
+    f"Paper-experiment methods, from {', '.join(PAPER_METHODS)}; the ring/grid "
+    "runs use those of MODE_METHODS that are listed.")
 NUMZ = flags.DEFINE_integer("numz", 10, "Bayesian: J generator samples (bgan_synth --numz).")
 NUM_MCMC = flags.DEFINE_integer("num_mcmc", 2, "Bayesian: M chains per sample.")
 TRAIN_ITER = flags.DEFINE_integer("train_iter", 1000, "Paper experiment: iterations per run.")
@@ -94,9 +100,9 @@ X_DIM = flags.DEFINE_integer("x_dim", 100, "Paper experiment: data dimension.")
 Z_DIM = flags.DEFINE_integer("z_dim", 2, "Paper experiment: noise dimension.")
 EVAL_EVERY = flags.DEFINE_integer("eval_every", 100, "Paper experiment: iterations between JS evaluations.")
 NUM_EVAL_SAMPLES = flags.DEFINE_integer("num_eval_samples", 2000, "Real and generated points per JS evaluation.")
-CONST_LR = flags.DEFINE_float("const_lr", 0.0005,
-                              "SGHMC rate of bayes_const (0.01 * e^-3 ~ 5e-4: the rate lr_decay 3 reaches after "
-                              "one epoch).")
+CONST_LR = flags.DEFINE_float(
+    "const_lr", 0.0005, "SGHMC rate of bayes_const (0.01 * e^-3 ~ 5e-4: the rate lr_decay 3 reaches after "
+    "one epoch).")
 MIXTURE_LIST = flags.DEFINE_list("mixtures", list(MIXTURES), "2-D mixtures: ring, grid.")
 MODE_ITER = flags.DEFINE_integer("mode_iter", 3000, "Ring/grid: iterations per run.")
 MODE_EVAL_EVERY = flags.DEFINE_integer("mode_eval_every", 500, "Ring/grid: iterations between coverage counts.")
@@ -112,7 +118,8 @@ MODE_FRICTION = flags.DEFINE_float("mode_friction", 0.1, "Ring/grid: SGHMC frict
 NUM_TRAIN = flags.DEFINE_integer("num_train", 10000, "Ring/grid: training points drawn from the mixture.")
 NUM_MODE_SAMPLES = flags.DEFINE_integer("num_mode_samples", 2500, "Ring/grid: generated points scored.")
 QUICK_MODE = flags.DEFINE_bool("quick", False, "A ~2-minute run with a tiny budget, to check the program.")
-REPORT = flags.DEFINE_bool("report", False, "Only rewrite tables.md and the plots from the JSON, and print the tables.")
+REPORT = flags.DEFINE_bool("report", False,
+                           "Only rewrite tables.md and the plots from the JSON, and print the tables.")
 WORK_DIR = flags.DEFINE_string("work_dir", None, f"Run folders; default {DEFAULT_WORK_DIR}[_quick].")
 OUT_DIR = flags.DEFINE_string("out_dir", None, "Results folder; default bench/results/synthetic "
                               "(--quick: WORK_DIR/results).")
@@ -134,8 +141,8 @@ def paper_method_flags(method):
     return ["--recipe=2017", f"--numz={setting('numz')}", "--num_mcmc=1"]
   if method == "ml_2017":
     return ["--recipe=2017", "--numz=1", "--ml"]
-  base = (["--numz=1", "--ml"] if method.startswith("ml")
-          else [f"--numz={setting('numz')}", f"--num_mcmc={setting('num_mcmc')}"])
+  base = (["--numz=1", "--ml"]
+          if method.startswith("ml") else [f"--numz={setting('numz')}", f"--num_mcmc={setting('num_mcmc')}"])
   if method == "bayes_const":
     base += ["--lr_decay=0", f"--lr={CONST_LR.value}"]
   elif method == "ml_const":
@@ -155,9 +162,11 @@ def run_paper(method, seed, work_dir):
   run_dir = os.path.join(work_dir, run_name)
   if os.path.exists(run_dir):
     shutil.rmtree(run_dir)
-  args = [f"--x_dim={X_DIM.value}", f"--z_dim={Z_DIM.value}", f"--train_iter={train_iter}",
-          f"--random_seed={seed}", f"--n_save={max(1, train_iter // 5)}", "--max_checkpoints=1",
-          "--notensorboard", f"--out_dir={work_dir}", f"--run_name={run_name}"] + paper_method_flags(method)
+  args = [
+      f"--x_dim={X_DIM.value}", f"--z_dim={Z_DIM.value}", f"--train_iter={train_iter}", f"--random_seed={seed}",
+      f"--n_save={max(1, train_iter // 5)}", "--max_checkpoints=1", "--notensorboard", f"--out_dir={work_dir}",
+      f"--run_name={run_name}"
+  ] + paper_method_flags(method)
   values = flags.FlagValues()
   names = cli.define_flags("synth", values)
   values(["bgan_synth"] + args)
@@ -181,7 +190,8 @@ def mixture_dataset(name, num_train, seed):
   centres = getattr(mode_coverage, centres_fn)(**kwargs)
   x_train = mode_coverage.sample_ring_or_grid(centres, std, num_train, seed).astype(np.float32)
   x_test = mode_coverage.sample_ring_or_grid(centres, std, 500, seed + 10_000).astype(np.float32)
-  dataset = data_lib.dataset_from_arrays(name, x_train, np.zeros(num_train), x_test, np.zeros(500), pixel_range=None,
+  dataset = data_lib.dataset_from_arrays(name, x_train, np.zeros(num_train), x_test, np.zeros(500),
+                                         pixel_range=None,
                                          source=f"{name} of {len(centres)} Gaussians (std {std}, seed {seed})",
                                          num_classes=1)
   return dataset, centres, std
@@ -269,11 +279,13 @@ def run_mixture(mixture, method, seed, work_dir):
                             hooks=[train_lib.Hook(every=setting("mode_eval_every"), fn=coverage)]).hook_history
   seconds = time.perf_counter() - start
   # The last evaluation is the end of training (main checks mode_iter % mode_eval_every == 0).
-  return {"mixture": mixture, "method": method, "seed": seed, "num_modes": len(centres), "mode_std": std,
-          "modes_covered": int(history["modes_covered"][-1][1]),
-          "high_quality_fraction": history["high_quality_fraction"][-1][1], "counts": final.get("counts"),
-          "min_count": final.get("min_count"), "curve": history, "train_seconds": round(seconds, 1),
-          "points": final.get("points")}
+  return {
+      "mixture": mixture, "method": method, "seed": seed, "num_modes": len(centres), "mode_std": std,
+      "modes_covered": int(history["modes_covered"][-1][1]),
+      "high_quality_fraction": history["high_quality_fraction"][-1]
+                               [1], "counts": final.get("counts"), "min_count": final.get("min_count"),
+      "curve": history, "train_seconds": round(seconds, 1), "points": final.get("points")
+  }
 
 
 def _stats(values, digits=3, scale=1.0):
@@ -300,7 +312,8 @@ def markdown_tables(js_record, mode_record):
       cells = [_stats([dict((int(i), v) for i, v in curve).get(it) for curve in runs.values()]) for it in shown]
       best = _stats([min(v for _, v in curve) for curve in runs.values()])
       seconds = statistics.fmean(js_record["seconds"][method].values())
-      out.write(f"| {js_record['labels'].get(method, method)} | " + " | ".join(cells) + f" | {best} | {seconds:.0f} |\n")
+      out.write(f"| {js_record['labels'].get(method, method)} | " + " | ".join(cells) +
+                f" | {best} | {seconds:.0f} |\n")
     out.write("\n")
   if mode_record and mode_record.get("runs"):
     runs = mode_record["runs"]
@@ -340,8 +353,9 @@ def write_js_plot(js_record, path):
   fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=80)
   for method, runs in js_record["curves"].items():
     iterations = sorted({int(it) for curve in runs.values() for it, _ in curve})
-    table = np.array([[dict((int(i), v) for i, v in curve).get(it, np.nan) for it in iterations]
-                      for curve in runs.values()], dtype=float)
+    table = np.array(
+        [[dict((int(i), v) for i, v in curve).get(it, np.nan) for it in iterations] for curve in runs.values()],
+        dtype=float)
     colour = COLOURS.get(method)
     ax.plot(iterations, np.nanmean(table, axis=0), color=colour, marker="o", markersize=3,
             label=f"{js_record['labels'].get(method, method)} ({len(runs)} seeds)")
@@ -380,9 +394,10 @@ def write_mode_plots(mode_record, samples, out_dir):
           seed, points = entry
           ax.scatter(points[:, 0], points[:, 1], s=2, color=COLOURS[method], alpha=0.5)
           row = next(r for r in runs if (r["mixture"], r["method"], r["seed"]) == (mixture, method, seed))
-          ax.set_title(f"{mixture}, {mode_record['labels'].get(method, method)}, seed {seed}\n"
-                       f"{row['modes_covered']}/{len(centres)} modes, "
-                       f"{100 * row['high_quality_fraction']:.0f}% high quality", fontsize=7)
+          ax.set_title(
+              f"{mixture}, {mode_record['labels'].get(method, method)}, seed {seed}\n"
+              f"{row['modes_covered']}/{len(centres)} modes, "
+              f"{100 * row['high_quality_fraction']:.0f}% high quality", fontsize=7)
         ax.scatter(centres[:, 0], centres[:, 1], marker="x", s=25, color="black")
         for c in centres:
           ax.add_patch(plt.Circle(c, 3 * std, fill=False, color="black", linewidth=0.5))
@@ -446,8 +461,9 @@ def main(argv):
     return
 
   all_methods = PAPER_METHODS + tuple(m for m in MODE_METHODS if m not in PAPER_METHODS)
-  for name, values, allowed in (("parts", PARTS.value, ("paper", "modes")), ("methods", METHODS_FLAG.value,
-                                all_methods), ("mixtures", MIXTURE_LIST.value, tuple(MIXTURES))):
+  for name, values, allowed in (("parts", PARTS.value, ("paper", "modes")),
+                                ("methods", METHODS_FLAG.value, all_methods), ("mixtures", MIXTURE_LIST.value,
+                                                                               tuple(MIXTURES))):
     unknown = [v for v in values if v not in allowed]
     if unknown:
       raise app.UsageError(f"unknown --{name} {unknown}; choose from {', '.join(allowed)}")
@@ -463,25 +479,29 @@ def main(argv):
   js_record = mode_record = None
 
   if "paper" in PARTS.value:
-    labels = {"bayes": f"Bayesian (numz {setting('numz')} x mcmc {setting('num_mcmc')}, lr_decay 3)",
-              "ml": "ML (numz 1, lr_decay 3)",
-              "bayes_const": f"Bayesian (numz {setting('numz')} x mcmc {setting('num_mcmc')}, "
-                             f"constant lr {CONST_LR.value})",
-              "ml_const": "ML (numz 1, constant Adam lr)",
-              "bayes_2017": f"Bayesian, 2017 setup (numz {setting('numz')}, Adam)",
-              "ml_2017": "ML, 2017 setup (numz 1, Adam)"}
-    js_record = {"meta": meta, "labels": labels, "curves": {}, "seconds": {}, "flags": {},
-                 "settings": {"x_dim": X_DIM.value, "z_dim": Z_DIM.value, "train_iter": setting("train_iter"),
-                              "eval_every": setting("eval_every"), "num_eval_samples": setting("num_eval_samples"),
-                              "seeds": seeds}}
+    labels = {
+        "bayes": f"Bayesian (numz {setting('numz')} x mcmc {setting('num_mcmc')}, lr_decay 3)",
+        "ml": "ML (numz 1, lr_decay 3)",
+        "bayes_const": f"Bayesian (numz {setting('numz')} x mcmc {setting('num_mcmc')}, "
+                       f"constant lr {CONST_LR.value})", "ml_const": "ML (numz 1, constant Adam lr)",
+        "bayes_2017": f"Bayesian, 2017 setup (numz {setting('numz')}, Adam)",
+        "ml_2017": "ML, 2017 setup (numz 1, Adam)"
+    }
+    js_record = {
+        "meta": meta, "labels": labels, "curves": {}, "seconds": {}, "flags": {}, "settings": {
+            "x_dim": X_DIM.value, "z_dim": Z_DIM.value, "train_iter": setting("train_iter"),
+            "eval_every": setting("eval_every"), "num_eval_samples": setting("num_eval_samples"), "seeds": seeds
+        }
+    }
     rows = []
     for seed in seeds:
       for method in [m for m in METHODS_FLAG.value if m in PAPER_METHODS]:
         run_dir, curve, seconds, args = run_paper(method, seed, work_dir)
         js_record["curves"].setdefault(method, {})[str(seed)] = curve
         js_record["seconds"].setdefault(method, {})[str(seed)] = round(seconds, 1)
-        js_record["flags"][method] = [a for a in args if not a.startswith(("--random_seed", "--run_name",
-                                                                           "--out_dir"))]
+        js_record["flags"][method] = [
+            a for a in args if not a.startswith(("--random_seed", "--run_name", "--out_dir"))
+        ]
         rows += [(method, seed, it, value) for it, value in curve]
         pca_png = os.path.join(run_dir, "pca", f"iter_{setting('train_iter'):07d}.png")
         if seed == seeds[0] and os.path.isfile(pca_png):
@@ -492,26 +512,30 @@ def main(argv):
         gc.collect()
     js_record["meta"]["seconds"] = round(time.perf_counter() - start, 1)
     run_files.write_json(js_path, js_record)
-    run_files.write_csv(os.path.join(out_dir, "js_divergence.csv"), ("method", "seed", "iteration", "js_divergence"),
-                        rows)
+    run_files.write_csv(os.path.join(out_dir, "js_divergence.csv"),
+                        ("method", "seed", "iteration", "js_divergence"), rows)
     write_js_plot(js_record, os.path.join(out_dir, "js_divergence.png"))
 
   if "modes" in PARTS.value:
     mode_start = time.perf_counter()
     methods = [m for m in MODE_METHODS if m in METHODS_FLAG.value]
-    labels = {"bayes": f"Bayesian ({setting('mode_num_gen')} x {setting('mode_num_mcmc')})", "ml": "ML",
-              "bayes_2017": f"Bayesian, 2017 setup ({setting('mode_num_gen')} x 1, Adam)",
-              "ml_2017": "ML, 2017 setup (Adam)",
-              "bayes_burnin": f"Bayesian ({setting('mode_num_gen')} x {setting('mode_num_mcmc')}), Adam burn-in, "
-                              "then SGHMC friction 0.1, T 0.01"}
-    mode_record = {"meta": dict(meta), "labels": labels, "runs": [],
-                   "settings": {"train_iter": setting("mode_iter"), "eval_every": setting("mode_eval_every"),
-                                "num_gen": setting("mode_num_gen"), "num_mcmc": setting("mode_num_mcmc"),
-                                "z_dim": MODE_Z_DIM.value, "mlp_hidden": [int(h) for h in MODE_HIDDEN.value],
-                                "batch_size": MODE_BATCH_SIZE.value, "sghmc_lr": MODE_LR.value,
-                                "adam_lr": MODE_ADAM_LR.value, "friction": MODE_FRICTION.value,
-                                "prior_std": MODE_PRIOR_STD.value, "lr_decay": 0.0, "num_train": NUM_TRAIN.value,
-                                "num_samples": setting("num_mode_samples"), "seeds": seeds}}
+    labels = {
+        "bayes": f"Bayesian ({setting('mode_num_gen')} x {setting('mode_num_mcmc')})", "ml": "ML",
+        "bayes_2017": f"Bayesian, 2017 setup ({setting('mode_num_gen')} x 1, Adam)",
+        "ml_2017": "ML, 2017 setup (Adam)",
+        "bayes_burnin": f"Bayesian ({setting('mode_num_gen')} x {setting('mode_num_mcmc')}), Adam burn-in, "
+                        "then SGHMC friction 0.1, T 0.01"
+    }
+    mode_record = {
+        "meta": dict(meta), "labels": labels, "runs": [], "settings": {
+            "train_iter": setting("mode_iter"), "eval_every": setting("mode_eval_every"),
+            "num_gen": setting("mode_num_gen"), "num_mcmc": setting("mode_num_mcmc"), "z_dim": MODE_Z_DIM.value,
+            "mlp_hidden": [int(h) for h in MODE_HIDDEN.value], "batch_size": MODE_BATCH_SIZE.value,
+            "sghmc_lr": MODE_LR.value, "adam_lr": MODE_ADAM_LR.value, "friction": MODE_FRICTION.value,
+            "prior_std": MODE_PRIOR_STD.value, "lr_decay": 0.0, "num_train": NUM_TRAIN.value,
+            "num_samples": setting("num_mode_samples"), "seeds": seeds
+        }
+    }
     samples = {}
     for mixture in MIXTURE_LIST.value:
       for seed in seeds:
@@ -521,9 +545,10 @@ def main(argv):
           if seed == seeds[0] and points is not None:
             samples[(mixture, method)] = (seed, points)
           mode_record["runs"].append(result)
-          print(f"{mixture} {method} seed {seed}: {result['modes_covered']}/{result['num_modes']} modes, "
-                f"{100 * result['high_quality_fraction']:.1f}% high quality ({result['train_seconds']:.0f} s)",
-                flush=True)
+          print(
+              f"{mixture} {method} seed {seed}: {result['modes_covered']}/{result['num_modes']} modes, "
+              f"{100 * result['high_quality_fraction']:.1f}% high quality ({result['train_seconds']:.0f} s)",
+              flush=True)
           keras.backend.clear_session()
           gc.collect()
     mode_record["meta"]["seconds"] = round(time.perf_counter() - mode_start, 1)

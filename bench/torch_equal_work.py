@@ -70,8 +70,8 @@ class TorchGenerator(nn.Module):
       spec = specs[index]
       out_channels = channels if index == 0 else specs[index - 1].channels
       pad = (spec.kernel - 1) // 2  # with output_padding=1: exactly 2x, like TF's 'same'
-      layers.append(nn.ConvTranspose2d(spec.channels, out_channels, spec.kernel, stride=2, padding=pad,
-                                       output_padding=1))
+      layers.append(
+          nn.ConvTranspose2d(spec.channels, out_channels, spec.kernel, stride=2, padding=pad, output_padding=1))
       if index > 0:
         layers += [nn.BatchNorm2d(out_channels), nn.ReLU()]
     self.body = nn.Sequential(*layers)
@@ -95,8 +95,8 @@ class TorchDiscriminator(nn.Module):
     specs = conv_specs((height, width), model.df_dim, model.num_layers)
     self.convs, in_channels = nn.ModuleList(), channels
     for spec in specs:
-      self.convs.append(nn.Conv2d(in_channels, spec.channels, spec.kernel, stride=2,
-                                  padding=(spec.kernel - 1) // 2))
+      self.convs.append(
+          nn.Conv2d(in_channels, spec.channels, spec.kernel, stride=2, padding=(spec.kernel - 1) // 2))
       in_channels = spec.channels
     self.normalise = model.disc_norm == "batch"
     flat = spec.output_hw[0] * spec.output_hw[1] * spec.channels
@@ -109,8 +109,8 @@ class TorchDiscriminator(nn.Module):
     for index, conv in enumerate(self.convs):
       x = conv(x)
       if self.normalise and index > 0:
-        x = torch.cat([F.batch_norm(part, None, None, training=True, eps=1e-5)
-                       for part in torch.split(x, segments)])
+        x = torch.cat(
+            [F.batch_norm(part, None, None, training=True, eps=1e-5) for part in torch.split(x, segments)])
       x = F.leaky_relu(x, 0.2)
     features = self.features(x)
     return self.logits(features), features
@@ -136,8 +136,9 @@ class TorchBayesianGAN:
     self.classifier = TorchDiscriminator(model)
     for net in self.generators + self.discriminators + [self.classifier]:
       net.to(memory_format=self.memory_format)
-    self.velocities = {p: torch.zeros_like(p) for net in self.generators + self.discriminators
-                       for p in net.parameters()}
+    self.velocities = {
+        p: torch.zeros_like(p) for net in self.generators + self.discriminators for p in net.parameters()
+    }
     self.adam = torch.optim.Adam(self.classifier.parameters(), lr=2e-4, betas=(0.5, 0.999))
     self.eps, self.friction = sampler.learning_rate, sampler.friction
     self.noise_std = math.sqrt(2 * self.friction * self.eps / sampler.data_size)
@@ -166,8 +167,8 @@ class TorchBayesianGAN:
     for d in self.discriminators:
       logits, _ = d(inputs, segments)
       real, lab, fake = logits[:batch], logits[batch:batch + labeled], logits[batch + labeled:]
-      nll = (F.softplus(-_log_real_odds(real)).mean() + F.softplus(_log_real_odds(fake)).mean()
-             + F.cross_entropy(lab, yl))
+      nll = (F.softplus(-_log_real_odds(real)).mean() + F.softplus(_log_real_odds(fake)).mean() +
+             F.cross_entropy(lab, yl))
       total = total + nll + _prior(d, self.prior_std, self.data_size)
     total.backward()
     self._sghmc([p for d in self.discriminators for p in d.parameters()])
@@ -232,10 +233,16 @@ def main(argv):
       times.append(time.perf_counter() - start)
   work = flops.iteration_flops(config)["total"] / 1e9
   result = {
-      "machine": machine_info(), "torch": torch.__version__, "tensorflow": tf.__version__,
-      "torch_threads": torch.get_num_threads(), "channels_last": CHANNELS_LAST.value,
-      "gflop_per_iteration": work, "torch_flop_counter_gflop": torch_gflop, "pairs": PAIRS.value,
-      "bgan_tf_s": tf_times, "torch_s": torch_times,
+      "machine": machine_info(),
+      "torch": torch.__version__,
+      "tensorflow": tf.__version__,
+      "torch_threads": torch.get_num_threads(),
+      "channels_last": CHANNELS_LAST.value,
+      "gflop_per_iteration": work,
+      "torch_flop_counter_gflop": torch_gflop,
+      "pairs": PAIRS.value,
+      "bgan_tf_s": tf_times,
+      "torch_s": torch_times,
       "only": ONLY.value,
   }
   for name, times in (("bgan_tf", tf_times), ("torch", torch_times)):

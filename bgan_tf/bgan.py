@@ -84,8 +84,7 @@ class BayesianGAN(tf.Module):
     classifier: the supervised-only baseline (semi-supervised configs only).
   """
 
-  def __init__(self, config: GANConfig, strategy: Optional[tf.distribute.Strategy] = None,
-               name="bayesian_gan"):
+  def __init__(self, config: GANConfig, strategy: Optional[tf.distribute.Strategy] = None, name="bayesian_gan"):
     super().__init__(name=name)
     self.config = config
     self.strategy = strategy or tf.distribute.get_strategy()
@@ -95,8 +94,8 @@ class BayesianGAN(tf.Module):
                         "replicas of the distribution strategy")
     # z is drawn eagerly, outside any replica, then sliced: keep its
     # generator off the strategy.
-    self._z_rng = (tf.random.Generator.from_seed(_offset_seed(config.seed, _Z_SEED)) if config.seed is not None
-                   else tf.random.Generator.from_non_deterministic_state())
+    self._z_rng = (tf.random.Generator.from_seed(_offset_seed(config.seed, _Z_SEED))
+                   if config.seed is not None else tf.random.Generator.from_non_deterministic_state())
     with self.strategy.scope():
       self._build(config)
 
@@ -104,18 +103,15 @@ class BayesianGAN(tf.Module):
     model_cfg, sampler_cfg = config.model, config.sampler
     seed, precision = config.seed, config.precision
     self.generators = [
-        make_generator(model_cfg, seed=_model_seed(seed, _GEN_SEED, i), name=f"generator_{i}",
-                       precision=precision, synchronized_batch_norm=self.num_replicas > 1)
-        for i in range(config.num_generators)
+        make_generator(model_cfg, seed=_model_seed(seed, _GEN_SEED, i), name=f"generator_{i}", precision=precision,
+                       synchronized_batch_norm=self.num_replicas > 1) for i in range(config.num_generators)
     ]
     self.discriminators = [
-        make_discriminator(model_cfg, seed=_model_seed(seed, _DISC_SEED, i),
-                           name=f"discriminator_{i}", precision=precision)
-        for i in range(config.num_discriminators)
+        make_discriminator(model_cfg, seed=_model_seed(seed, _DISC_SEED, i), name=f"discriminator_{i}",
+                           precision=precision) for i in range(config.num_discriminators)
     ]
     self.classifier = (make_discriminator(model_cfg, seed=_offset_seed(seed, _SUP_SEED), name="classifier",
-                                          precision=precision)
-                       if model_cfg.semi_supervised else None)
+                                          precision=precision) if model_cfg.semi_supervised else None)
 
     def scaled(optimizer):
       # float16 needs loss scaling to keep small gradients; bfloat16 does not.
@@ -131,10 +127,10 @@ class BayesianGAN(tf.Module):
       sghmc_args = dict(learning_rate=sampler_cfg.learning_rate, friction=sampler_cfg.friction,
                         data_size=sampler_cfg.data_size, temperature=sampler_cfg.temperature,
                         add_noise=sampler_cfg.add_noise, noise_form=sampler_cfg.noise_form)
-      self.optimizers["sghmc_g"] = scaled(SGHMC(seed=_offset_seed(seed, _G_NOISE_SEED), name="sghmc_g",
-                                                **sghmc_args))
-      self.optimizers["sghmc_d"] = scaled(SGHMC(seed=_offset_seed(seed, _D_NOISE_SEED), name="sghmc_d",
-                                                **sghmc_args))
+      self.optimizers["sghmc_g"] = scaled(
+          SGHMC(seed=_offset_seed(seed, _G_NOISE_SEED), name="sghmc_g", **sghmc_args))
+      self.optimizers["sghmc_d"] = scaled(
+          SGHMC(seed=_offset_seed(seed, _D_NOISE_SEED), name="sghmc_d", **sghmc_args))
     if self.classifier is not None:
       self.optimizers["adam_classifier"] = adam()
     # Build every optimizer now: a tf.function that creates variables on its
@@ -155,18 +151,17 @@ class BayesianGAN(tf.Module):
             lambda x, z, xl, yl, _o=d_opt: self._discriminator_update(_o, x, z, xl, yl),
             input_signature=[example_spec, z_spec, example_spec, label_spec])
       else:
-        self._step_fns[f"disc/{phase}"] = tf.function(
-            lambda x, z, _o=d_opt: self._discriminator_update(_o, x, z),
-            input_signature=[example_spec, z_spec])
+        self._step_fns[f"disc/{phase}"] = tf.function(lambda x, z, _o=d_opt: self._discriminator_update(_o, x, z),
+                                                      input_signature=[example_spec, z_spec])
       if self.uses_real_in_generator_step:
-        self._step_fns[f"gen/{phase}"] = tf.function(
-            lambda z, x, _o=g_opt: self._generator_update(_o, z, x), input_signature=[z_spec, example_spec])
+        self._step_fns[f"gen/{phase}"] = tf.function(lambda z, x, _o=g_opt: self._generator_update(_o, z, x),
+                                                     input_signature=[z_spec, example_spec])
       else:
-        self._step_fns[f"gen/{phase}"] = tf.function(
-            lambda z, _o=g_opt: self._generator_update(_o, z), input_signature=[z_spec])
+        self._step_fns[f"gen/{phase}"] = tf.function(lambda z, _o=g_opt: self._generator_update(_o, z),
+                                                     input_signature=[z_spec])
     if self.classifier is not None:
-      self._step_fns["supervised/adam"] = tf.function(
-          self._supervised_update, input_signature=[example_spec, label_spec])
+      self._step_fns["supervised/adam"] = tf.function(self._supervised_update,
+                                                      input_signature=[example_spec, label_spec])
     self._predict_fn = tf.function(self._predict_proba, input_signature=[example_spec])
     self._classifier_predict_fn = tf.function(self._classifier_proba, input_signature=[example_spec])
     self._generate_fn = tf.function(self._generate, input_signature=[z_spec])
@@ -176,8 +171,8 @@ class BayesianGAN(tf.Module):
   def sample_z(self, batch_size: Optional[int] = None):
     """Noise for every generator: `[num_generators, batch, z_dim]`, U(-1, 1)."""
     batch_size = self.config.batch_size if batch_size is None else batch_size
-    return self._z_rng.uniform([self.config.num_generators, batch_size, self.config.model.z_dim],
-                               minval=-1.0, maxval=1.0)
+    return self._z_rng.uniform([self.config.num_generators, batch_size, self.config.model.z_dim], minval=-1.0,
+                               maxval=1.0)
 
   def discriminator_step(self, x_real, x_labeled=None, y_labeled=None, z=None,
                          use_adam=False) -> Dict[str, tf.Tensor]:
@@ -366,8 +361,10 @@ class BayesianGAN(tf.Module):
   def _run_on_replicas(self, replica_fn):
     """Runs `replica_fn` on every replica and averages its metrics."""
     per_replica = self.strategy.run(replica_fn)
-    return {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
-            for name, value in per_replica.items()}
+    return {
+        name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+        for name, value in per_replica.items()
+    }
 
   def _discriminator_update(self, optimizer, x_real, z, x_labeled=None, y_labeled=None):
     metrics = self._run_on_replicas(
@@ -399,8 +396,8 @@ class BayesianGAN(tf.Module):
         logits = disc(tf.concat(pieces, axis=0), training=True, segment_sizes=segments)
         real_logits = logits[:batch]
         fake_logits = tf.reshape(logits[batch + labeled_batch:], [len(paired), fake_batch, -1])
-        supervised = (losses.supervised_loss(logits[batch:batch + labeled_batch], y_labeled)
-                      if x_labeled is not None else 0.0)
+        supervised = (losses.supervised_loss(logits[batch:batch +
+                                                    labeled_batch], y_labeled) if x_labeled is not None else 0.0)
         if cfg.wasserstein:
           nll = losses.wasserstein_critic_loss(real_logits, fake_logits)
         else:
@@ -456,8 +453,8 @@ class BayesianGAN(tf.Module):
         if cfg.wasserstein:
           nll = losses.wasserstein_generator_loss(fake_logits)
         else:
-          matched = (cfg.feature_matching * tf.stack(
-              [losses.feature_matching_loss(real_features[k], scored[k, j][1]) for k in judges])
+          matched = (cfg.feature_matching *
+                     tf.stack([losses.feature_matching_loss(real_features[k], scored[k, j][1]) for k in judges])
                      if matching else None)
           nll = losses.generator_nll(fake_logits, matched, pool=self._pool)
         nll_terms.append(nll)

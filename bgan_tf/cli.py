@@ -19,9 +19,8 @@ from absl import app, flags, logging
 
 from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files
-from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS,
-                            PRIOR_FORMS, REAL_WEIGHTS, GANConfig, ModelConfig, SamplerConfig, TrainConfig,
-                            check_ensemble_sizes)
+from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS, PRIOR_FORMS,
+                            REAL_WEIGHTS, GANConfig, ModelConfig, SamplerConfig, TrainConfig, check_ensemble_sizes)
 from bgan_tf.errors import ConfigError, NonFiniteLossError, UsageError, UserError, first_line
 from bgan_tf.recipes import RECIPES, recipe_values
 
@@ -38,8 +37,7 @@ _SAMPLER_AND_OBJECTIVE_FLAGS = (
     ("enum", "noise",
      "SGHMC noise: 'langevin' (N(0, 2 alpha lr T / N) in the update) or '2017' (the original's loss-term "
      "noise, 1e5-1e6 times smaller).", dict(enum_values=list(NOISE_FORMS))),
-    ("enum", "prior",
-     "Weight prior: 'gaussian' (N(0, prior_std^2) on every weight) or '2017' (the original's "
+    ("enum", "prior", "Weight prior: 'gaussian' (N(0, prior_std^2) on every weight) or '2017' (the original's "
      "mean-per-variable penalty).", dict(enum_values=list(PRIOR_FORMS))),
     ("enum", "disc_norm",
      "Discriminator normalisation: 'batch' (2017: batch norm without scale or shift after every "
@@ -71,43 +69,42 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   names = []
 
   def define(kind, name, default, help_text, **kwargs):
-    getattr(flags, f"DEFINE_{kind}")(name=name, default=default, help=help_text, flag_values=flag_values,
-                                     **kwargs)
+    getattr(flags, f"DEFINE_{kind}")(name=name, default=default, help=help_text, flag_values=flag_values, **kwargs)
     names.append(name)
 
   synth = program == "synth"
   # --- 2017 flags (names, meanings and defaults of the original programs) ---
-  define("string", "out_dir", "/tmp/synth_results" if synth else "runs",
-         "Folder that holds the run folders.")
+  define("string", "out_dir", "/tmp/synth_results" if synth else "runs", "Folder that holds the run folders.")
   define("integer", "n_save", 100, "Every n_save iterations: evaluate, log, write results and samples.",
          lower_bound=1)
   define("integer", "z_dim", 2 if synth else 100, "Dimension of the generator's noise z.", lower_bound=1)
   if synth:
     define("integer", "x_dim", 100, "Dimension of the synthetic data.", lower_bound=2)
-    define("integer", "numz", 1, "Number of z samples (generator samples) to marginalise z with.",
-           lower_bound=1)
+    define("integer", "numz", 1, "Number of z samples (generator samples) to marginalise z with.", lower_bound=1)
   else:
     define("integer", "gf_dim", 64, "Generator channels at full resolution.", lower_bound=1)
     define("integer", "df_dim", 96, "Discriminator channels at full resolution.", lower_bound=1)
-    define("string", "data_path", None,
-           "Folder with the data set's standard files (MNIST IDX .gz, cifar-10-batches-py/, "
-           "train_32x32.mat, img_align_celeba/, or x_tr.npy... for custom).")
+    define(
+        "string", "data_path", None,
+        "Folder with the data set's standard files (MNIST IDX .gz, cifar-10-batches-py/, "
+        "train_32x32.mat, img_align_celeba/, or x_tr.npy... for custom).")
     define("enum", "dataset", "mnist", "Data set name.",
            enum_values=["mnist", "cifar", "svhn", "celeb", "custom", "digits", "synthetic"])
-    define("integer", "num_layers", 4, "Convolutional layers of the generator and discriminator.",
-           lower_bound=1)
+    define("integer", "num_layers", 4, "Convolutional layers of the generator and discriminator.", lower_bound=1)
     define("integer", "num_gen", 1, "J: generator samples (one z batch each).", lower_bound=1)
     define("integer", "num_disc", 1, "J_d: discriminator samples.", lower_bound=1)
   define("integer", "batch_size", 64, "Minibatch size.", lower_bound=1)
-  define("float", "prior_std", None if synth else 1.0,
-         "Standard deviation of the Gaussian prior on every weight." + (" Default from --recipe." if synth else ""),
-         lower_bound=1e-12)
+  define(
+      "float", "prior_std", None if synth else 1.0,
+      "Standard deviation of the Gaussian prior on every weight." + (" Default from --recipe." if synth else ""),
+      lower_bound=1e-12)
   define("integer", "num_mcmc", 1, "M: MCMC chains per sample.", lower_bound=1)
   if program == "semi":
     define("integer", "N", 128, "Number of labeled training examples (class-balanced).", lower_bound=1)
-    define("integer", "validation_size", 0,
-           "If > 0, hold this many training examples out as a validation split and evaluate on it instead "
-           "of the test set (for choosing hyperparameters).", lower_bound=0)
+    define(
+        "integer", "validation_size", 0,
+        "If > 0, hold this many training examples out as a validation split and evaluate on it instead "
+        "of the test set (for choosing hyperparameters).", lower_bound=0)
     define("bool", "export", False, "At the end, export the classifier ensemble as a SavedModel for TF Serving.")
     define("string", "export_base", "export", "Folder of exported models: export_base/model_name/<version>/.")
     define("string", "model_name", "bgan_classifier", "Name of the exported model (TF Serving's model name).")
@@ -118,18 +115,19 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
     define("integer", "ml_ensemble", 0, "If > 0, train that many independent ML GANs.", lower_bound=0)
     define("bool", "save_samples", False, "Write PNG sample grids per generator sample every n_save.")
   define("bool", "save_weights", False, "Write all weights (.npz) every n_save.")
-  define("integer", "random_seed", 2222, "Seeds numpy, Python, TensorFlow and every random stream.",
-         lower_bound=0)
+  define("integer", "random_seed", 2222, "Seeds numpy, Python, TensorFlow and every random stream.", lower_bound=0)
   define("float", "lr", 0.01 if synth else 0.005, "SGHMC learning rate eps (the step on the mean loss).",
          lower_bound=1e-12)
   define("float", "lr_decay", 3.0,
          "Learning rates decay as exp(-lr_decay * min(1, iter * batch_size / data size)).", lower_bound=0.0)
-  define("enum", "recipe", "bgan_tf",
-         "Defaults of every flag marked 'from --recipe': 'bgan_tf' (this package's, chosen on a validation "
-         "split) or '2017' (the authors' TF1 code); see bgan_tf/recipes.py.", enum_values=list(RECIPES))
-  define("enum", "optimizer", None,
-         "'sgd' or 'sghmc': SGHMC sampling after --burn_in Adam iterations; 'adam': Adam throughout (no "
-         "noise). Default from --recipe.", enum_values=["sgd", "sghmc", "adam"])
+  define(
+      "enum", "recipe", "bgan_tf",
+      "Defaults of every flag marked 'from --recipe': 'bgan_tf' (this package's, chosen on a validation "
+      "split) or '2017' (the authors' TF1 code); see bgan_tf/recipes.py.", enum_values=list(RECIPES))
+  define(
+      "enum", "optimizer", None,
+      "'sgd' or 'sghmc': SGHMC sampling after --burn_in Adam iterations; 'adam': Adam throughout (no "
+      "noise). Default from --recipe.", enum_values=["sgd", "sghmc", "adam"])
   # --- flags the original lacked ---
   define("string", "run_name", None, "Run folder name under out_dir (default: <dataset>_<timestamp>).")
   define("bool", "resume", False, "Continue the run in out_dir/run_name from its latest checkpoint.")
@@ -137,16 +135,19 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
          lower_bound=1)
   define("integer", "max_checkpoints", 3, "Checkpoints kept on disk.", lower_bound=1)
   define("bool", "tensorboard", True, "Write TensorBoard summaries to RUN/tensorboard.")
-  define("integer", "burn_in", None,
-         "Adam iterations before SGHMC takes over (the 2017 semi-supervised code used 5000). Default from "
-         "--recipe.", lower_bound=0)
-  define("float", "adam_lr", None,
-         "Adam learning rate (decayed like --lr): burn-in, --ml, --ml_ensemble, --optimizer=adam. Default "
-         "from --recipe (both recipes: --lr, as 2017).", lower_bound=1e-12)
+  define(
+      "integer", "burn_in", None,
+      "Adam iterations before SGHMC takes over (the 2017 semi-supervised code used 5000). Default from "
+      "--recipe.", lower_bound=0)
+  define(
+      "float", "adam_lr", None,
+      "Adam learning rate (decayed like --lr): burn-in, --ml, --ml_ensemble, --optimizer=adam. Default "
+      "from --recipe (both recipes: --lr, as 2017).", lower_bound=1e-12)
   if program == "semi":
-    define("float", "sup_lr", None,
-           "Constant Adam rate of the supervised-only classifier. Default from --recipe (0.05 x --lr, as "
-           "2017).", lower_bound=1e-12)
+    define(
+        "float", "sup_lr", None,
+        "Constant Adam rate of the supervised-only classifier. Default from --recipe (0.05 x --lr, as "
+        "2017).", lower_bound=1e-12)
   for kind, name, help_text, kwargs in _SAMPLER_AND_OBJECTIVE_FLAGS:
     define(kind, name, None, f"{help_text} Default from --recipe.", **kwargs)
   define("enum", "arch", None if synth else "dcgan",
@@ -165,13 +166,15 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   define("integer", "snapshot_every", 1000,
          "After burn-in, keep a copy of the discriminator chains every this many iterations (0: never).",
          lower_bound=0)
-  define("enum", "strategy", "default",
-         "default: one device; mirrored: all local GPUs (or CPUs) with all-reduced gradients; "
-         "multi_worker: several hosts, configured by the TF_CONFIG environment variable.",
-         enum_values=["default", "mirrored", "multi_worker"])
-  define("enum", "precision", "float32",
-         "float32, or mixed_bfloat16 (CPUs with bf16 units, TPUs) / mixed_float16 (GPUs); variables, "
-         "sampler state and noise stay float32.", enum_values=["float32", "mixed_bfloat16", "mixed_float16"])
+  define(
+      "enum", "strategy", "default",
+      "default: one device; mirrored: all local GPUs (or CPUs) with all-reduced gradients; "
+      "multi_worker: several hosts, configured by the TF_CONFIG environment variable.",
+      enum_values=["default", "mirrored", "multi_worker"])
+  define(
+      "enum", "precision", "float32",
+      "float32, or mixed_bfloat16 (CPUs with bf16 units, TPUs) / mixed_float16 (GPUs); variables, "
+      "sampler state and noise stay float32.", enum_values=["float32", "mixed_bfloat16", "mixed_float16"])
   define("integer", "max_snapshots", 20, "Posterior snapshots kept; the export averages chains + snapshots.",
          lower_bound=0)
   if not synth:
@@ -183,8 +186,7 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
       _check_ml_flags, message="", flag_values=flag_values)
   if program == "semi":
     flags.register_validator("wasserstein", lambda value: not value,
-                             message="--wasserstein is unsupervised: use bin/run_bgan",
-                             flag_values=flag_values)
+                             message="--wasserstein is unsupervised: use bin/run_bgan", flag_values=flag_values)
   return names
 
 
@@ -263,8 +265,8 @@ def quiet_checkpoint_timing() -> None:
 
 
 def _drop_checkpoint_timing(record: std_logging.LogRecord) -> bool:
-  return not (os.path.basename(record.pathname) == "functional_saver.py"
-              and str(record.msg).startswith("Sharding callback duration"))
+  return not (os.path.basename(record.pathname) == "functional_saver.py" and
+              str(record.msg).startswith("Sharding callback duration"))
 
 
 def _fail(program, message, code):
@@ -354,23 +356,24 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
       num_layers=4 if synth else fv.num_layers,
       mlp_hidden=tuple(int(h) for h in fv.mlp_hidden),  # validated when parsed
       output_activation="tanh" if dataset.pixel_range is not None else "linear",
-      disc_norm=fv.disc_norm, gen_norm=fv.gen_norm, gen_activation=fv.gen_activation)
-  sampler = SamplerConfig(
-      data_size=dataset.train_size, learning_rate=fv.lr, friction=fv.friction, temperature=fv.temperature,
-      prior_std=fv.prior_std, adam_burn_in=fv.burn_in, adam_learning_rate=fv.adam_lr, noise_form=fv.noise,
-      prior_form=fv.prior, supervised_learning_rate=fv.sup_lr if semi else None)
+      disc_norm=fv.disc_norm,
+      gen_norm=fv.gen_norm,
+      gen_activation=fv.gen_activation)
+  sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=fv.lr, friction=fv.friction,
+                          temperature=fv.temperature, prior_std=fv.prior_std, adam_burn_in=fv.burn_in,
+                          adam_learning_rate=fv.adam_lr, noise_form=fv.noise, prior_form=fv.prior,
+                          supervised_learning_rate=fv.sup_lr if semi else None)
   gan = GANConfig(model=model, sampler=sampler, num_gen=num_gen, num_disc=num_disc, num_mcmc=fv.num_mcmc,
                   batch_size=fv.batch_size, ml=fv.ml, ml_ensemble=ml_ensemble, wasserstein=fv.wasserstein,
                   seed=fv.random_seed, precision=fv.precision, pairing=fv.pairing, objective=fv.objective,
                   real_weight=fv.real_weight, feature_matching=fv.feature_matching)
-  train = TrainConfig(
-      train_iter=fv.train_iter, n_save=fv.n_save,
-      checkpoint_every=fv.checkpoint_every or fv.n_save, max_checkpoints=fv.max_checkpoints,
-      optimizer="adam" if fv.optimizer == "adam" else "sghmc", lr_decay=fv.lr_decay,
-      num_labeled=fv.N if semi else 0, eval_batch_size=fv.eval_batch_size,
-      tensorboard=fv.tensorboard, save_samples=False if synth else fv.save_samples,
-      save_weights=fv.save_weights, data_seed=fv.random_seed, snapshot_every=fv.snapshot_every,
-      max_snapshots=fv.max_snapshots)
+  train = TrainConfig(train_iter=fv.train_iter, n_save=fv.n_save, checkpoint_every=fv.checkpoint_every or
+                      fv.n_save, max_checkpoints=fv.max_checkpoints,
+                      optimizer="adam" if fv.optimizer == "adam" else "sghmc", lr_decay=fv.lr_decay,
+                      num_labeled=fv.N if semi else 0, eval_batch_size=fv.eval_batch_size,
+                      tensorboard=fv.tensorboard, save_samples=False if synth else fv.save_samples,
+                      save_weights=fv.save_weights, data_seed=fv.random_seed, snapshot_every=fv.snapshot_every,
+                      max_snapshots=fv.max_snapshots)
   return gan, train
 
 
@@ -427,8 +430,8 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
                                     allow_download=fv.allow_download, seed=fv.random_seed)
   if program == "semi" and fv.validation_size:
     dataset = data_lib.hold_out_validation(dataset, fv.validation_size, seed=fv.random_seed)
-  logging.info("data: %s (%d train, %d test, example shape %s, %d classes)", dataset.source,
-               dataset.train_size, dataset.test_size, dataset.example_shape, dataset.num_classes)
+  logging.info("data: %s (%d train, %d test, example shape %s, %d classes)", dataset.source, dataset.train_size,
+               dataset.test_size, dataset.example_shape, dataset.num_classes)
   gan_config, train_config = build_configs(fv, program, dataset)
   if program == "semi":
     data_lib.select_labeled_indices(dataset, train_config.num_labeled, train_config.data_seed)  # checks N

@@ -81,8 +81,9 @@ class ModelConfig:
   def __post_init__(self):
     object.__setattr__(self, "example_shape", tuple(int(s) for s in self.example_shape))
     object.__setattr__(self, "mlp_hidden", tuple(int(h) for h in self.mlp_hidden))
-    _require(len(self.example_shape) in (1, 3) and all(s > 0 for s in self.example_shape),
-             f"example_shape must be (H, W, C) or (D,) with positive sizes, got {self.example_shape}")
+    _require(
+        len(self.example_shape) in (1, 3) and all(s > 0 for s in self.example_shape),
+        f"example_shape must be (H, W, C) or (D,) with positive sizes, got {self.example_shape}")
     _require(self.num_classes >= 1, f"num_classes must be >= 1, got {self.num_classes}")
     _require(self.z_dim >= 1, f"z_dim must be >= 1, got {self.z_dim}")
     _require(self.arch in ARCHITECTURES, f"arch must be one of {ARCHITECTURES}, got {self.arch!r}")
@@ -97,8 +98,9 @@ class ModelConfig:
     _require(self.gen_activation in GEN_ACTIVATIONS,
              f"gen_activation must be one of {GEN_ACTIVATIONS}, got {self.gen_activation!r}")
     if self.arch == "dcgan":
-      _require(len(self.example_shape) == 3,
-               f"arch 'dcgan' needs image examples (H, W, C), got {self.example_shape}; use arch 'mlp'")
+      _require(
+          len(self.example_shape) == 3,
+          f"arch 'dcgan' needs image examples (H, W, C), got {self.example_shape}; use arch 'mlp'")
 
   @property
   def semi_supervised(self) -> bool:
@@ -243,8 +245,7 @@ class GANConfig:
     if self.wasserstein:
       _require(self.objective == "mean" and self.real_weight == "one" and not self.feature_matching,
                "wasserstein losses take objective 'mean', real_weight 'one' and no feature matching")
-      _require(not self.model.semi_supervised,
-               "wasserstein losses are unsupervised: they need num_classes = 1")
+      _require(not self.model.semi_supervised, "wasserstein losses are unsupervised: they need num_classes = 1")
       _require(self.clip_value > 0, f"clip_value must be > 0, got {self.clip_value}")
 
   @property
@@ -338,13 +339,15 @@ def check_ensemble_sizes(ml: bool, ml_ensemble: int, num_gen: int, num_disc: int
   p = prefix
   _require(not (ml and ml_ensemble), f"use either {p}ml or {p}ml_ensemble, not both")
   if ml:
-    _require(num_gen == num_disc == num_mcmc == 1,
-             f"{p}ml trains one plain GAN: num_gen, num_disc and num_mcmc must all be 1 "
-             f"(got {num_gen}, {num_disc}, {num_mcmc})")
+    _require(
+        num_gen == num_disc == num_mcmc == 1,
+        f"{p}ml trains one plain GAN: num_gen, num_disc and num_mcmc must all be 1 "
+        f"(got {num_gen}, {num_disc}, {num_mcmc})")
   if ml_ensemble:
-    _require(num_gen == num_disc == ml_ensemble and num_mcmc == 1,
-             f"{p}ml_ensemble={ml_ensemble} needs num_gen = num_disc = {ml_ensemble} and "
-             f"num_mcmc = 1 (got {num_gen}, {num_disc}, {num_mcmc})")
+    _require(
+        num_gen == num_disc == ml_ensemble and num_mcmc == 1,
+        f"{p}ml_ensemble={ml_ensemble} needs num_gen = num_disc = {ml_ensemble} and "
+        f"num_mcmc = 1 (got {num_gen}, {num_disc}, {num_mcmc})")
 
 
 def check_sghmc_settings(friction: float, data_size: float, temperature: float, noise_form: str) -> None:

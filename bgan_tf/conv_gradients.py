@@ -70,8 +70,8 @@ def output_size_and_padding(size: int, kernel: int, stride: int, padding: str) -
   raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
 
 
-def conv2d_input_gradient(dy: tf.Tensor, kernel: tf.Tensor, input_hw: Sequence[int], stride: int,
-                          padding: str, formulation: str = "stock", chunk: int = CHUNK) -> tf.Tensor:
+def conv2d_input_gradient(dy: tf.Tensor, kernel: tf.Tensor, input_hw: Sequence[int], stride: int, padding: str,
+                          formulation: str = "stock", chunk: int = CHUNK) -> tf.Tensor:
   """The gradient of conv2d(x, kernel) with respect to x, given dy.
 
   Args:
@@ -92,13 +92,15 @@ def conv2d_input_gradient(dy: tf.Tensor, kernel: tf.Tensor, input_hw: Sequence[i
   in_h, in_w = (int(v) for v in input_hw)
   # Eagerly, map_fn would be a Python loop: pieces only pay inside a tf.function.
   if formulation != "stock" and chunk and not tf.executing_eagerly():
-    return _in_pieces(dy, chunk, lambda piece: conv2d_input_gradient(
-        piece, kernel, (in_h, in_w), stride, padding, formulation, chunk=0), (in_h, in_w, kernel.shape[2]))
+    return _in_pieces(
+        dy, chunk, lambda piece: conv2d_input_gradient(piece, kernel,
+                                                       (in_h, in_w), stride, padding, formulation, chunk=0),
+        (in_h, in_w, kernel.shape[2]))
   if formulation == "stock":
     batch = tf.shape(dy)[0]
-    return tf.raw_ops.Conv2DBackpropInput(
-        input_sizes=tf.stack([batch, in_h, in_w, kernel.shape[2]]), filter=kernel, out_backprop=dy,
-        strides=[1, stride, stride, 1], padding=padding.upper())
+    return tf.raw_ops.Conv2DBackpropInput(input_sizes=tf.stack([batch, in_h, in_w, kernel.shape[2]]),
+                                          filter=kernel, out_backprop=dy, strides=[1, stride, stride,
+                                                                                   1], padding=padding.upper())
   if formulation == "subpixel":
     return _subpixel(dy, kernel, (in_h, in_w), stride, padding)
   if formulation == "phases":
@@ -115,8 +117,8 @@ def _in_pieces(dy, chunk, fn, out_shape):
   size = (batch + pieces - 1) // pieces
   padded = tf.pad(dy, [[0, pieces * size - batch]] + [[0, 0]] * (len(dy.shape) - 1))
   stacked = tf.reshape(padded, tf.concat([[pieces, size], tf.shape(dy)[1:]], 0))
-  out = tf.map_fn(fn, stacked, parallel_iterations=2,
-                  fn_output_signature=tf.TensorSpec([None, *out_shape], dy.dtype))
+  out = tf.map_fn(fn, stacked, parallel_iterations=2, fn_output_signature=tf.TensorSpec([None, *out_shape],
+                                                                                        dy.dtype))
   return tf.reshape(out, tf.concat([[pieces * size], tf.shape(out)[2:]], 0))[:batch]
 
 

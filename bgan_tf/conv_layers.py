@@ -35,19 +35,20 @@ __all__ = ["Conv2D", "Conv2DTranspose"]
 
 
 def _supported(layer) -> bool:
-  return (layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1)
-          and layer.strides[0] == layer.strides[1] and layer.padding in ("same", "valid")
-          and getattr(layer, "groups", 1) == 1 and getattr(layer, "output_padding", None) is None)
+  return (layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1) and
+          layer.strides[0] == layer.strides[1] and layer.padding in ("same", "valid") and
+          getattr(layer, "groups", 1) == 1 and getattr(layer, "output_padding", None) is None)
 
 
 def _formulation(layer, conv_input_hw, conv_in_channels, conv_out_channels) -> str:
   """The formulation for the convolution mapping conv_input_hw x conv_in_channels to conv_out_channels."""
   if not _supported(layer) or any(size is None for size in conv_input_hw):
     return "stock"
-  shape = kernel_choice.ConvShape(
-      input_hw=tuple(int(size) for size in conv_input_hw), in_channels=int(conv_in_channels),
-      out_channels=int(conv_out_channels), kernel_hw=tuple(layer.kernel_size), stride=int(layer.strides[0]),
-      padding=layer.padding, dtype=keras.backend.standardize_dtype(layer.compute_dtype))
+  shape = kernel_choice.ConvShape(input_hw=tuple(int(size) for size in conv_input_hw),
+                                  in_channels=int(conv_in_channels), out_channels=int(conv_out_channels),
+                                  kernel_hw=tuple(layer.kernel_size), stride=int(layer.strides[0]),
+                                  padding=layer.padding,
+                                  dtype=keras.backend.standardize_dtype(layer.compute_dtype))
   return kernel_choice.choose(shape)
 
 
@@ -62,9 +63,11 @@ def conv2d(x, kernel, stride, padding, formulation):
 
   @tf.custom_gradient
   def forward(x, kernel):
+
     def gradient(dy):
       dx = conv_gradients.conv2d_input_gradient(dy, kernel, input_hw, stride, padding, formulation)
       return dx, _filter_gradient(x, dy, kernel, stride, padding)
+
     return tf.nn.conv2d(x, kernel, stride, padding.upper()), gradient
 
   return forward(x, tf.convert_to_tensor(kernel))
@@ -75,8 +78,10 @@ def conv2d_transpose(x, kernel, output_hw, stride, padding, formulation):
 
   @tf.custom_gradient
   def forward(x, kernel):
+
     def gradient(dy):
       return tf.nn.conv2d(dy, kernel, stride, padding.upper()), _filter_gradient(dy, x, kernel, stride, padding)
+
     return conv_gradients.conv2d_input_gradient(x, kernel, output_hw, stride, padding, formulation), gradient
 
   return forward(x, tf.convert_to_tensor(kernel))

@@ -73,12 +73,8 @@ _MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _VERSION_PATTERN = re.compile(r"[0-9]+")
 
 
-def export_discriminators(discriminators: Sequence[keras.Model],
-                          dataset_info: DatasetInfo,
-                          path: str,
-                          *,
-                          model_name: str = DEFAULT_MODEL_NAME,
-                          input_dtype=None) -> str:
+def export_discriminators(discriminators: Sequence[keras.Model], dataset_info: DatasetInfo, path: str, *,
+                          model_name: str = DEFAULT_MODEL_NAME, input_dtype=None) -> str:
   """Writes one SavedModel of the posterior classifier to `path` and checks it.
 
   Writes the SavedModel (signatures `serving_default` and `per_sample`), the
@@ -125,8 +121,9 @@ def export_discriminators(discriminators: Sequence[keras.Model],
       f.write("".join(f"{c}\n" for c in class_names))
     module = PosteriorClassifier(discriminators, example_shape, dataset_info.pixel_range, names_path,
                                  input_dtype=input_dtype)
-    tf.saved_model.save(module, path, signatures={SERVING_SIGNATURE: module.serving_default,
-                                                  PER_SAMPLE_SIGNATURE: module.per_sample})
+    tf.saved_model.save(
+        module, path,
+        signatures={SERVING_SIGNATURE: module.serving_default, PER_SAMPLE_SIGNATURE: module.per_sample})
   images = _warmup_images(example_shape, module.pixel_range, module.input_dtype)
   if _serving_protos() is not None:
     _write_warmup_requests(os.path.join(path, WARMUP_FILE), model_name, images)
@@ -182,12 +179,8 @@ def model_config_text(export_base: str, model_name: str) -> Optional[str]:
   return header + text_format.MessageToString(updated)
 
 
-def export_version(discriminators: Sequence[keras.Model],
-                   dataset_info: DatasetInfo,
-                   export_base: str = "export",
-                   model_name: str = DEFAULT_MODEL_NAME,
-                   version: Optional[int] = None,
-                   *,
+def export_version(discriminators: Sequence[keras.Model], dataset_info: DatasetInfo, export_base: str = "export",
+                   model_name: str = DEFAULT_MODEL_NAME, version: Optional[int] = None, *,
                    input_dtype=None) -> str:
   """Atomically adds a version `export_base/model_name/<version>/` and refreshes models.config.
 
@@ -233,9 +226,7 @@ def export_version(discriminators: Sequence[keras.Model],
   return os.path.abspath(target)
 
 
-def export_run(run_dir: str,
-               export_base: str = "export",
-               model_name: str = DEFAULT_MODEL_NAME,
+def export_run(run_dir: str, export_base: str = "export", model_name: str = DEFAULT_MODEL_NAME,
                version: Optional[int] = None) -> str:
   """Exports a semi-supervised run's posterior classifier (chains and snapshots).
 
@@ -313,8 +304,11 @@ def _versions(model_dir):
   """The integer versions TF Serving would see in `model_dir`."""
   if not os.path.isdir(model_dir):
     return set()
-  return {int(name) for name in os.listdir(model_dir)
-          if _VERSION_PATTERN.fullmatch(name) and os.path.isdir(os.path.join(model_dir, name))}
+  return {
+      int(name)
+      for name in os.listdir(model_dir)
+      if _VERSION_PATTERN.fullmatch(name) and os.path.isdir(os.path.join(model_dir, name))
+  }
 
 
 def _rename_to_version(saved, model_dir, version):
@@ -383,8 +377,10 @@ def _verify(path, module, num_classes, images):
   missing = {SERVING_SIGNATURE, PER_SAMPLE_SIGNATURE} - set(loaded.signatures)
   if missing:
     raise ExportError(f"{path}: saved model lacks the signature(s) {sorted(missing)}")
-  outputs = {"tf.saved_model.load": loaded.signatures[SERVING_SIGNATURE](
-      **{INPUT_NAME: tf.constant(images)})["probabilities"].numpy()}
+  outputs = {
+      "tf.saved_model.load":
+          loaded.signatures[SERVING_SIGNATURE](**{INPUT_NAME: tf.constant(images)})["probabilities"].numpy()
+  }
   names = [n.decode("utf-8") for n in loaded.class_names().numpy()]
   if len(names) != num_classes:
     raise ExportError(f"{path}: the class-names asset holds {len(names)} names for {num_classes} classes")

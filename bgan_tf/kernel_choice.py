@@ -41,8 +41,10 @@ from bgan_tf import conv_gradients
 from bgan_tf import run_files
 from bgan_tf.errors import ConfigError
 
-__all__ = ["ConvShape", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose", "forced_formulation",
-           "machine_key", "measure", "onednn_enabled"]
+__all__ = [
+    "ConvShape", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose", "forced_formulation", "machine_key",
+    "measure", "onednn_enabled"
+]
 
 ENV_FORMULATION = "BGAN_TF_CONV_INPUT_GRADIENT"
 ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
@@ -88,7 +90,7 @@ def forced_formulation():
     return None
   if value not in conv_gradients.FORMULATIONS:
     raise ConfigError(f"{ENV_FORMULATION}={value!r}: must be one of "
-                     f"{', '.join(conv_gradients.FORMULATIONS + ('measure',))}")
+                      f"{', '.join(conv_gradients.FORMULATIONS + ('measure',))}")
   return value
 
 
@@ -128,17 +130,22 @@ def cache_path() -> str:
 
 def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS) -> Dict[str, float]:
   """Best wall seconds of each formulation's input gradient on `shape` (random inputs, eager context)."""
-  out_hw = [conv_gradients.output_size_and_padding(size, k, shape.stride, shape.padding)[0]
-            for size, k in zip(shape.input_hw, shape.kernel_hw)]
+  out_hw = [
+      conv_gradients.output_size_and_padding(size, k, shape.stride, shape.padding)[0]
+      for size, k in zip(shape.input_hw, shape.kernel_hw)
+  ]
   with tf.init_scope():
     dy = tf.cast(tf.random.stateless_normal([batch, *out_hw, shape.out_channels], seed=[1, 2]), shape.dtype)
-    kernel = tf.cast(tf.random.stateless_normal([*shape.kernel_hw, shape.in_channels, shape.out_channels],
-                                                seed=[3, 4]), shape.dtype)
+    kernel = tf.cast(
+        tf.random.stateless_normal([*shape.kernel_hw, shape.in_channels, shape.out_channels], seed=[3, 4]),
+        shape.dtype)
     seconds = {}
     for formulation in conv_gradients.FORMULATIONS:
       # Fetch one element: the whole result is computed, and no copy is timed.
-      fn = tf.function(lambda dy, kernel, f=formulation: tf.reshape(conv_gradients.conv2d_input_gradient(
-          dy, kernel, shape.input_hw, shape.stride, shape.padding, f), [-1])[0], jit_compile=False)
+      fn = tf.function(
+          lambda dy, kernel, f=formulation: tf.reshape(
+              conv_gradients.conv2d_input_gradient(dy, kernel, shape.input_hw, shape.stride, shape.padding, f),
+              [-1])[0], jit_compile=False)
       fn(dy, kernel).numpy()
       best = float("inf")
       for _ in range(repeats):

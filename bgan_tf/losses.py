@@ -68,7 +68,7 @@ def bgan_discriminator_loss(real_logits, fake_logits):
     Scalar loss.
   """
   real = tf.nn.softplus(-log_real_odds(real_logits))  # -log P(real | x)
-  fake = tf.nn.softplus(log_real_odds(fake_logits))   # -log P(fake | G(z))
+  fake = tf.nn.softplus(log_real_odds(fake_logits))  # -log P(fake | G(z))
   return tf.reduce_mean(real) + tf.reduce_mean(fake)
 
 

@@ -172,12 +172,12 @@ class Generator(keras.Model):
       compute what one device would.
   """
 
-  def __init__(self, config: ModelConfig, seed=None, precision="float32", synchronized_batch_norm=False,
-               **kwargs):
+  def __init__(self, config: ModelConfig, seed=None, precision="float32", synchronized_batch_norm=False, **kwargs):
     super().__init__(**kwargs)
     self.config = config
     seeds = _seed_stream(seed)
     layers = []
+
     def norm_and_activation():
       norm = [keras.layers.BatchNormalization()] if config.gen_norm == "batch" else []
       return norm + [keras.layers.ReLU() if config.gen_activation == "relu" else LeakyReLU(0.2)]
@@ -185,23 +185,25 @@ class Generator(keras.Model):
     if config.arch == "mlp":
       for width in config.mlp_hidden:
         layers += [keras.layers.Dense(width, kernel_initializer=_kernel_init(seeds))] + norm_and_activation()
-      layers += [keras.layers.Dense(math.prod(config.example_shape),
-                                kernel_initializer=_kernel_init(seeds)),
-                 keras.layers.Reshape(config.example_shape)]
+      layers += [
+          keras.layers.Dense(math.prod(config.example_shape), kernel_initializer=_kernel_init(seeds)),
+          keras.layers.Reshape(config.example_shape)
+      ]
     else:
       height, width, num_channels = config.example_shape
       specs = conv_specs((height, width), config.gf_dim, config.num_layers)
       coarse_hw, coarse_channels = specs[-1].output_hw, specs[-1].channels
-      layers += [keras.layers.Dense(coarse_hw[0] * coarse_hw[1] * coarse_channels,
-                                    kernel_initializer=_kernel_init(seeds))] + norm_and_activation()
+      layers += [
+          keras.layers.Dense(coarse_hw[0] * coarse_hw[1] * coarse_channels, kernel_initializer=_kernel_init(seeds))
+      ] + norm_and_activation()
       layers.append(keras.layers.Reshape((coarse_hw[0], coarse_hw[1], coarse_channels)))
       for index in reversed(range(len(specs))):
         spec = specs[index]
         last = index == 0
         out_channels = num_channels if last else specs[index - 1].channels
-        layers.append(conv_layers.Conv2DTranspose(
-            out_channels, spec.kernel, strides=spec.stride, padding="same",
-            kernel_initializer=_kernel_init(seeds)))
+        layers.append(
+            conv_layers.Conv2DTranspose(out_channels, spec.kernel, strides=spec.stride, padding="same",
+                                        kernel_initializer=_kernel_init(seeds)))
         # A stride-2 'same' transposed conv doubles the size; crop the extra
         # row/column so odd sizes come out exact (e.g. 4 -> 8 -> 7).
         excess = (spec.output_hw[0] * spec.stride - spec.input_hw[0],
@@ -285,15 +287,15 @@ class SegmentBatchNorm(keras.layers.Layer):
     # Two passes (mean, then squared deviations): no cancellation in E[x^2] - E[x]^2.
     expand = [slice(None)] + [None] * len(spatial_axes) + [slice(None)]
     centered = x - tf.gather(means, segment_ids)[tuple(expand)]
-    squares = tf.math.unsorted_segment_sum(tf.reduce_sum(tf.square(centered), axis=spatial_axes),
-                                           segment_ids, num_segments)
+    squares = tf.math.unsorted_segment_sum(tf.reduce_sum(tf.square(centered), axis=spatial_axes), segment_ids,
+                                           num_segments)
     variances = self._all_reduce(squares) / counts[:, None]
     y = centered * tf.gather(tf.math.rsqrt(variances + self.epsilon), segment_ids)[tuple(expand)]
     if update_moving_stats:
       decay = 1.0 - self.momentum
       self.moving_mean.assign(self.moving_mean - decay * (self.moving_mean - tf.stop_gradient(means[0])))
-      self.moving_variance.assign(
-          self.moving_variance - decay * (self.moving_variance - tf.stop_gradient(variances[0])))
+      self.moving_variance.assign(self.moving_variance - decay *
+                                  (self.moving_variance - tf.stop_gradient(variances[0])))
     return tf.cast(y, inputs.dtype)
 
   @staticmethod
@@ -346,8 +348,9 @@ class Discriminator(keras.Model):
       height, width, _ = config.example_shape
       specs = conv_specs((height, width), config.df_dim, config.num_layers)
       for index, spec in enumerate(specs):
-        layers.append(conv_layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride, padding="same",
-                                          kernel_initializer=_kernel_init(seeds)))
+        layers.append(
+            conv_layers.Conv2D(spec.channels, spec.kernel, strides=spec.stride, padding="same",
+                               kernel_initializer=_kernel_init(seeds)))
         if normalise and index > 0:  # every conv but the first, as in 2017
           layers.append(SegmentBatchNorm())
         layers.append(LeakyReLU(0.2))

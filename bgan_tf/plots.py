@@ -80,8 +80,7 @@ def scatter_png(point_sets, path=None, size=(480, 480), bounds=None, title=None)
   return _finish(image, path)
 
 
-def line_plot_png(series, path=None, size=(640, 400), title=None, y_label=None,
-                  x_label=None) -> np.ndarray:
+def line_plot_png(series, path=None, size=(640, 400), title=None, y_label=None, x_label=None) -> np.ndarray:
   """Draws named curves, e.g. JS divergence against training step.
 
   Non-finite y values break a curve into separate pieces instead of being
@@ -107,8 +106,7 @@ def line_plot_png(series, path=None, size=(640, 400), title=None, y_label=None,
     if x.shape != y.shape:
       raise ValueError(f"series {name!r}: x and y lengths differ ({x.size} vs {y.size})")
     curves.append((str(name), x, y, _as_colour(colour)))
-  finite = [(x[np.isfinite(x) & np.isfinite(y)], y[np.isfinite(x) & np.isfinite(y)])
-            for _, x, y, _ in curves]
+  finite = [(x[np.isfinite(x) & np.isfinite(y)], y[np.isfinite(x) & np.isfinite(y)]) for _, x, y, _ in curves]
   x_range = _padded_range(np.concatenate([fx for fx, _ in finite] + [np.zeros(0)]), 0.0)
   y_range = _padded_range(np.concatenate([fy for _, fy in finite] + [np.zeros(0)]), 0.05)
 
@@ -218,7 +216,7 @@ def _plot_box(size, font, title, x_label, y_label):
 def _nice_ticks(lo, hi):
   """Tick values at multiples of 1, 2 or 5 x 10^k within [lo, hi]."""
   raw = (hi - lo) / _NUM_TICKS
-  magnitude = 10.0 ** math.floor(math.log10(raw))
+  magnitude = 10.0**math.floor(math.log10(raw))
   step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
   first = math.ceil(lo / step - 1e-9)
   last = math.floor(hi / step + 1e-9)

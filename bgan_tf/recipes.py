@@ -63,15 +63,35 @@ def recipe_values(recipe: str, program: str, lr: float) -> Dict[str, object]:
   networks = {"gen_norm": "batch", "gen_activation": "relu"}  # the 2017 DCGAN generator
   if recipe == "2017":
     return {
-        **networks, "disc_norm": "batch", "feature_matching": 1.0, "objective": "logsumexp", "real_weight": "num_gen",
-        "pairing": "all", "noise": "2017", "prior": "2017", "optimizer": "sgd", "friction": 0.5,
-        "temperature": 1.0, "adam_lr": lr, "burn_in": 5000,
+        **networks,
+        "disc_norm": "batch",
+        "feature_matching": 1.0,
+        "objective": "logsumexp",
+        "real_weight": "num_gen",
+        "pairing": "all",
+        "noise": "2017",
+        "prior": "2017",
+        "optimizer": "sgd",
+        "friction": 0.5,
+        "temperature": 1.0,
+        "adam_lr": lr,
+        "burn_in": 5000,
         "sup_lr": SUPERVISED_LR_FRACTION_2017 * lr if semi else None,
     }
   return {
-      **networks, "disc_norm": "batch", "feature_matching": 1.0, "objective": "logsumexp",
-      "real_weight": "num_gen", "pairing": "all", "noise": "langevin", "prior": "gaussian", "optimizer": "sghmc",
-      "friction": 0.1, "temperature": 0.01, "adam_lr": lr, "burn_in": 5000,
+      **networks,
+      "disc_norm": "batch",
+      "feature_matching": 1.0,
+      "objective": "logsumexp",
+      "real_weight": "num_gen",
+      "pairing": "all",
+      "noise": "langevin",
+      "prior": "gaussian",
+      "optimizer": "sghmc",
+      "friction": 0.1,
+      "temperature": 0.01,
+      "adam_lr": lr,
+      "burn_in": 5000,
       "sup_lr": SUPERVISED_LR_FRACTION_2017 * lr if semi else None,
   }
 
@@ -88,8 +108,21 @@ def _synth_values(recipe, lr):
   """
   del recipe  # one setup for both
   return {
-      "arch": "mlp", "mlp_hidden": ["1000"], "gen_norm": "none", "gen_activation": "leaky_relu",
-      "disc_norm": "none", "feature_matching": 0.0, "objective": "logsumexp", "real_weight": "one",
-      "pairing": "all", "noise": "2017", "prior": "2017", "optimizer": "adam", "friction": 0.5,
-      "temperature": 1.0, "adam_lr": lr, "burn_in": 0, "prior_std": 10.0,
+      "arch": "mlp",
+      "mlp_hidden": ["1000"],
+      "gen_norm": "none",
+      "gen_activation": "leaky_relu",
+      "disc_norm": "none",
+      "feature_matching": 0.0,
+      "objective": "logsumexp",
+      "real_weight": "one",
+      "pairing": "all",
+      "noise": "2017",
+      "prior": "2017",
+      "optimizer": "adam",
+      "friction": 0.5,
+      "temperature": 1.0,
+      "adam_lr": lr,
+      "burn_in": 0,
+      "prior_std": 10.0,
   }

@@ -89,13 +89,14 @@ class DatasetInfo:
   def of(cls, dataset) -> "DatasetInfo":
     """The info of a loaded `bgan_tf.data.Dataset`."""
     return cls(name=dataset.name, source=dataset.source, example_shape=dataset.example_shape,
-               num_classes=dataset.num_classes, class_names=dataset.class_names,
-               pixel_range=dataset.pixel_range)
+               num_classes=dataset.num_classes, class_names=dataset.class_names, pixel_range=dataset.pixel_range)
 
   def to_json(self) -> Dict[str, object]:
-    return {"name": self.name, "source": self.source, "example_shape": list(self.example_shape),
-            "num_classes": self.num_classes, "class_names": list(self.class_names),
-            "pixel_range": None if self.pixel_range is None else list(self.pixel_range)}
+    return {
+        "name": self.name, "source": self.source, "example_shape": list(self.example_shape),
+        "num_classes": self.num_classes, "class_names": list(self.class_names),
+        "pixel_range": None if self.pixel_range is None else list(self.pixel_range)
+    }
 
   @classmethod
   def from_json(cls, record: Mapping[str, object]) -> "DatasetInfo":
@@ -182,8 +183,9 @@ def read_hook_history(run_dir: str, up_to: Optional[int] = None) -> Dict[str, Li
     return {}
   try:
     with open(path) as f:
-      history = {str(name): [[int(it), float(value)] for it, value in points]
-                 for name, points in json.load(f).items()}
+      history = {
+          str(name): [[int(it), float(value)] for it, value in points] for name, points in json.load(f).items()
+      }
   except (OSError, ValueError, TypeError, AttributeError) as error:
     raise RunError(f"{path} is not a hook history ({first_line(error)}); fix or delete it") from None
   if up_to is not None:

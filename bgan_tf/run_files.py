@@ -26,6 +26,7 @@ __all__ = [
     "write_text",
 ]
 
+
 def atomic_write_bytes(path: str, payload: bytes) -> None:
   """Writes `payload` to `path` through a temporary file and a rename."""
   folder = os.path.dirname(os.path.abspath(path))

@@ -90,16 +90,8 @@ class SGHMC(keras.optimizers.Optimizer):
   Saatci, Y. and Wilson, A. G. Bayesian GAN. NIPS 2017, Algorithm 1.
   """
 
-  def __init__(self,
-               learning_rate=0.005,
-               friction=0.01,
-               data_size=1,
-               temperature=1.0,
-               add_noise=True,
-               noise_form="langevin",
-               seed=None,
-               name="SGHMC",
-               **kwargs):
+  def __init__(self, learning_rate=0.005, friction=0.01, data_size=1, temperature=1.0, add_noise=True,
+               noise_form="langevin", seed=None, name="SGHMC", **kwargs):
     super().__init__(learning_rate=learning_rate, name=name, **kwargs)
     check_sghmc_settings(friction, data_size, temperature, noise_form)
     self.friction = float(friction)
@@ -107,8 +99,8 @@ class SGHMC(keras.optimizers.Optimizer):
     self.add_noise = bool(add_noise)
     self.noise_form = noise_form
     self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(2**31)
-    self._temperature = self.add_variable(
-        shape=(), initializer=keras.initializers.Constant(float(temperature)), name="temperature")
+    self._temperature = self.add_variable(shape=(), initializer=keras.initializers.Constant(float(temperature)),
+                                          name="temperature")
 
   @property
   def temperature(self):
@@ -137,8 +129,10 @@ class SGHMC(keras.optimizers.Optimizer):
         # Variance 2 * alpha * eta * T with eta = eps / N: the step on grad U.
         noise_std = tf.sqrt(2.0 * self.friction * eps * temperature / self.data_size)
       index = self._get_variable_index(variable)
-      noise_seed = tf.stack([tf.constant(child_seed(self.seed, index, _MAX_VARIABLES), tf.int64),
-                             tf.cast(self.iterations, tf.int64)])
+      noise_seed = tf.stack([
+          tf.constant(child_seed(self.seed, index, _MAX_VARIABLES), tf.int64),
+          tf.cast(self.iterations, tf.int64)
+      ])
       new_velocity += noise_std * tf.random.stateless_normal(tf.shape(variable), seed=noise_seed, dtype=dtype)
     self.assign(velocity, new_velocity)
     self.assign_add(variable, new_velocity)

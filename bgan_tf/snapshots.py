@@ -34,8 +34,8 @@ class PosteriorSnapshots(tf.Module):
     # Snapshots ever added; slot i holds the latest whose index % capacity == i.
     self.num_added = tf.Variable(0, dtype=tf.int64, trainable=False, name="num_added")
     # The training iteration each slot was taken at (-1: empty).
-    self.slot_iterations = tf.Variable(tf.fill([max(capacity, 1)], tf.constant(-1, tf.int64)),
-                                       trainable=False, name="slot_iterations")
+    self.slot_iterations = tf.Variable(tf.fill([max(capacity, 1)], tf.constant(-1, tf.int64)), trainable=False,
+                                       name="slot_iterations")
 
   def add(self, discriminators: Sequence[Discriminator], iteration: int) -> None:
     """Copies each discriminator's weights into the next slot, noting `iteration`."""

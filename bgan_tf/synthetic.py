@@ -106,7 +106,7 @@ def fit_pca(x, num_components: int = 2) -> Pca:
   pivot = np.argmax(np.abs(components), axis=1)
   signs = np.sign(components[np.arange(num_components), pivot])
   components *= np.where(signs == 0, 1.0, signs)[:, None]
-  explained_variance = singular_values[:num_components] ** 2 / (n - 1)
+  explained_variance = singular_values[:num_components]**2 / (n - 1)
   return Pca(mean=mean, components=components, explained_variance=explained_variance)
 
 
@@ -127,7 +127,7 @@ def scott_bandwidth(points) -> np.ndarray:
   points = _as_points(points)
   n = points.shape[0]
   std = points.std(axis=0, ddof=1) if n > 1 else np.zeros(2)
-  return n ** (-1.0 / 6.0) * std
+  return n**(-1.0 / 6.0) * std
 
 
 def kde_on_grid(points, grid_min, grid_max, grid_size: int = 100, bandwidth=None) -> np.ndarray:

@@ -98,14 +98,8 @@ def evaluate_accuracy(gan: BayesianGAN, dataset, batch_size: int, snapshots=()) 
   return accuracies
 
 
-def train(gan_config: GANConfig,
-          train_config: TrainConfig,
-          dataset,
-          run_dir: str,
-          *,
-          resume: bool = False,
-          hooks: Sequence[Hook] = (),
-          strategy=None) -> TrainResult:
+def train(gan_config: GANConfig, train_config: TrainConfig, dataset, run_dir: str, *, resume: bool = False,
+          hooks: Sequence[Hook] = (), strategy=None) -> TrainResult:
   """Trains (or resumes) a Bayesian GAN run in `run_dir`.
 
   Args:
@@ -147,9 +141,9 @@ class _Loop:
     self.snapshots = PosteriorSnapshots(gan_config.model, run_dir_lib.snapshot_capacity(gan_config, train_config))
     self.iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
     self.checkpoint = run_dir_lib.make_checkpoint(self.gan, self.snapshots, self.iteration)
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(self.run_dir, run_dir_lib.CHECKPOINT_DIR),
-        max_to_keep=train_config.max_checkpoints)
+    self.manager = tf.train.CheckpointManager(self.checkpoint,
+                                              os.path.join(self.run_dir, run_dir_lib.CHECKPOINT_DIR),
+                                              max_to_keep=train_config.max_checkpoints)
     self.writer = (tf.summary.create_file_writer(os.path.join(run_dir, run_dir_lib.TENSORBOARD_DIR))
                    if train_config.tensorboard and self.is_chief else None)
     is_image = len(gan_config.model.example_shape) == 3
@@ -157,9 +151,10 @@ class _Loop:
         [gan_config.num_generators, train_config.num_sample_images, gan_config.model.z_dim],
         seed=[train_config.data_seed, 1], minval=-1.0, maxval=1.0) if is_image else None)
     # Real examples the sample diversity is measured against (as many as the grids hold).
-    self.reference_images = (next(iter(data_lib.unlabeled_batches(
-        dataset, train_config.num_sample_images, train_config.data_seed, start_step=0))).numpy()
-                             if is_image else None)
+    self.reference_images = (next(
+        iter(
+            data_lib.unlabeled_batches(dataset, train_config.num_sample_images, train_config.data_seed,
+                                       start_step=0))).numpy() if is_image else None)
     self.last_results = {}
     self.hook_history = {}
 
@@ -184,8 +179,7 @@ class _Loop:
     labeled = None
     if self.semi:
       indices = data_lib.select_labeled_indices(self.dataset, self.train_config.num_labeled, seed)
-      labeled = iter(data_lib.labeled_batches(self.dataset, indices, cfg.batch_size, seed,
-                                              start_step=start))
+      labeled = iter(data_lib.labeled_batches(self.dataset, indices, cfg.batch_size, seed, start_step=start))
     return unlabeled, labeled
 
   def run(self):
@@ -280,19 +274,20 @@ class _Loop:
       line += f" | {name} {history[-1][1]:.4f} (iter {history[-1][0]})"
     logging.info(line)
 
-    grids = ({j: summaries.image_grid(g) for j, g in enumerate(images)}
-             if images is not None and (self.writer or tc.save_samples) else {})
+    grids = ({j: summaries.image_grid(g) for j, g in enumerate(images)} if images is not None and
+             (self.writer or tc.save_samples) else {})
     if self.writer:
-      scalars = {"loss/disc_mean": np.mean(results["disc_losses"]),
-                 "loss/gen_mean": np.mean(results["gen_losses"]),
-                 "learning_rate": results["learning_rate"],
-                 "iterations_per_second": rate}
+      scalars = {
+          "loss/disc_mean": np.mean(results["disc_losses"]), "loss/gen_mean": np.mean(results["gen_losses"]),
+          "learning_rate": results["learning_rate"], "iterations_per_second": rate
+      }
       scalars.update({f"loss/disc_{k}": v for k, v in enumerate(results["disc_losses"])})
       scalars.update({f"loss/gen_{j}": v for j, v in enumerate(results["gen_losses"])})
       if self.semi:
-        scalars.update({"accuracy/semi_supervised": results["semi_supervised_acc"],
-                        "accuracy/supervised": results["supervised_acc"],
-                        "loss/supervised": results["supervised_loss"]})
+        scalars.update({
+            "accuracy/semi_supervised": results["semi_supervised_acc"],
+            "accuracy/supervised": results["supervised_acc"], "loss/supervised": results["supervised_loss"]
+        })
         if "posterior_acc" in results:
           scalars["accuracy/posterior_predictive"] = results["posterior_acc"]
       scalars.update({f"diversity/generator_{j}": v for j, v in enumerate(results.get("sample_diversity", []))})
@@ -311,20 +306,18 @@ class _Loop:
     return self.gan.generate(self.sample_z).numpy()
 
   def _save_weights(self, done):
-    arrays = {v.path: v.numpy() for model in self.gan.generators + self.gan.discriminators
-              for v in model.weights}
+    arrays = {v.path: v.numpy() for model in self.gan.generators + self.gan.discriminators for v in model.weights}
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    run_files.atomic_write_bytes(os.path.join(self.run_dir, "weights", f"iter_{done:07d}.npz"),
-                                 buffer.getvalue())
+    run_files.atomic_write_bytes(os.path.join(self.run_dir, "weights", f"iter_{done:07d}.npz"), buffer.getvalue())
 
 
 def _is_chief(strategy):
   resolver = getattr(strategy, "cluster_resolver", None)
   if resolver is None or not resolver.task_type:
     return True
-  return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
-                                           and "chief" not in resolver.cluster_spec().as_dict())
+  return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0 and
+                                           "chief" not in resolver.cluster_spec().as_dict())
 
 
 def _check_finite(metrics, iteration, last_checkpoint):

@@ -20,7 +20,6 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from bgan_tf.bgan import BayesianGAN  # noqa: E402
 from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig  # noqa: E402
 
-
 # "mean": the paper's objective; "2017": logsumexp pooling, J-weighted real
 # term and feature matching, which need the replica-aware pooling.
 OBJECTIVE = sys.argv[2] if len(sys.argv) > 2 else "mean"
@@ -28,8 +27,8 @@ OBJECTIVE = sys.argv[2] if len(sys.argv) > 2 else "mean"
 
 def config(precision="float32"):
   model = ModelConfig(example_shape=(8, 8, 1), num_classes=3, z_dim=6, gf_dim=4, df_dim=4, num_layers=2)
-  options = (dict(objective="logsumexp", real_weight="num_gen", feature_matching=1.0) if OBJECTIVE == "2017"
-             else {})
+  options = (dict(objective="logsumexp", real_weight="num_gen", feature_matching=1.0)
+             if OBJECTIVE == "2017" else {})
   return GANConfig(model=model, sampler=SamplerConfig(data_size=64, learning_rate=0.01), num_gen=2, num_disc=2,
                    batch_size=8, seed=5, precision=precision, **options)
 

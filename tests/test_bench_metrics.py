@@ -7,7 +7,6 @@ import pytest
 import classifier_metrics
 import mode_coverage
 
-
 # ---------------------------------------------------------------------------
 # Mode coverage
 # ---------------------------------------------------------------------------
@@ -95,11 +94,11 @@ def test_ece_of_an_over_confident_classifier_hand_computed():
   # TFP computes the ECE in float32 (it rejects float64 logits), hence 1e-6.
   # Bin [0.867, 0.933): 4 examples, accuracy 0.5, confidence 0.9 -> gap 0.4.
   # Bin [0.667, 0.733): 2 examples, accuracy 1.0, confidence 0.7 -> gap 0.3.
-  assert classifier_metrics.expected_calibration_error(probs, labels) == pytest.approx(
-      4 / 6 * 0.4 + 2 / 6 * 0.3, abs=1e-6)
+  assert classifier_metrics.expected_calibration_error(probs,
+                                                       labels) == pytest.approx(4 / 6 * 0.4 + 2 / 6 * 0.3,
+                                                                                abs=1e-6)
   # One bin: |mean accuracy - mean confidence| = |4/6 - 5/6|.
-  assert classifier_metrics.expected_calibration_error(probs, labels, num_bins=1) == pytest.approx(
-      1 / 6, abs=1e-6)
+  assert classifier_metrics.expected_calibration_error(probs, labels, num_bins=1) == pytest.approx(1 / 6, abs=1e-6)
 
 
 def test_ece_bins_are_closed_below():
@@ -109,8 +108,7 @@ def test_ece_bins_are_closed_below():
   # would separate them: 1/2 * 0.25 + 1/2 * 1.0 = 0.625.
   probs = np.array([[0.75, 0.25], [1.0, 0.0]])
   labels = np.array([0, 1])
-  assert classifier_metrics.expected_calibration_error(probs, labels, num_bins=4) == pytest.approx(
-      0.375, abs=1e-6)
+  assert classifier_metrics.expected_calibration_error(probs, labels, num_bins=4) == pytest.approx(0.375, abs=1e-6)
 
 
 def test_nll_and_error_rate_hand_computed():

@@ -15,10 +15,10 @@ BATCH = 4
 def tiny_config(num_classes=1, data_size=64, sampler=None, disc_norm="none", **kwargs):
   # disc_norm "none" by default: the exact-update tests below score examples
   # in separate passes; the batch-norm tests set "batch".
-  model = ModelConfig(example_shape=(8, 8, 1), num_classes=num_classes, z_dim=6, gf_dim=4, df_dim=4,
-                      num_layers=2, disc_norm=disc_norm)
-  return GANConfig(model=model, sampler=SamplerConfig(data_size=data_size, **(sampler or {})),
-                   batch_size=BATCH, **kwargs)
+  model = ModelConfig(example_shape=(8, 8, 1), num_classes=num_classes, z_dim=6, gf_dim=4, df_dim=4, num_layers=2,
+                      disc_norm=disc_norm)
+  return GANConfig(model=model, sampler=SamplerConfig(data_size=data_size, **(sampler or {})), batch_size=BATCH,
+                   **kwargs)
 
 
 def batch(seed, n=BATCH):
@@ -129,8 +129,9 @@ def test_ml_ensemble_pairs_each_generator_with_its_own_discriminator():
   for gan in gans:
     gan.discriminator_step(x, z=z)
   assert_all_equal(values(gans[0].discriminators[0].weights), values(gans[1].discriminators[0].weights))
-  assert any(np.any(a != b) for a, b in zip(values(gans[0].discriminators[1].weights),
-                                            values(gans[1].discriminators[1].weights)))
+  assert any(
+      np.any(a != b)
+      for a, b in zip(values(gans[0].discriminators[1].weights), values(gans[1].discriminators[1].weights)))
 
 
 def test_generator_samples_move_independently():

@@ -24,21 +24,29 @@ def test_invalid_gan_configs(kwargs, message):
     GANConfig(model=MODEL, sampler=SAMPLER, **kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [dict(example_shape=(8, 8)), dict(example_shape=(10,)),
-                                    dict(example_shape=(8, 8, 1), arch="resnet"),
-                                    dict(example_shape=(8, 8, 1), num_layers=0),
-                                    dict(example_shape=(8, 8, 1), disc_norm="layer"),
-                                    dict(example_shape=(8, 8, 1), gen_norm="layer"),
-                                    dict(example_shape=(8, 8, 1), gen_activation="gelu")])
+@pytest.mark.parametrize("kwargs", [
+    dict(example_shape=(8, 8)),
+    dict(example_shape=(10,)),
+    dict(example_shape=(8, 8, 1), arch="resnet"),
+    dict(example_shape=(8, 8, 1), num_layers=0),
+    dict(example_shape=(8, 8, 1), disc_norm="layer"),
+    dict(example_shape=(8, 8, 1), gen_norm="layer"),
+    dict(example_shape=(8, 8, 1), gen_activation="gelu")
+])
 def test_invalid_model_configs(kwargs):
   with pytest.raises(ValueError):
     ModelConfig(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [dict(data_size=0), dict(data_size=10, learning_rate=0),
-                                    dict(data_size=10, friction=0), dict(data_size=10, prior_std=-1),
-                                    dict(data_size=10, noise_form="cold"), dict(data_size=10, prior_form="laplace"),
-                                    dict(data_size=10, supervised_learning_rate=0.0)])
+@pytest.mark.parametrize("kwargs", [
+    dict(data_size=0),
+    dict(data_size=10, learning_rate=0),
+    dict(data_size=10, friction=0),
+    dict(data_size=10, prior_std=-1),
+    dict(data_size=10, noise_form="cold"),
+    dict(data_size=10, prior_form="laplace"),
+    dict(data_size=10, supervised_learning_rate=0.0)
+])
 def test_invalid_sampler_configs(kwargs):
   with pytest.raises(ValueError):
     SamplerConfig(**kwargs)
@@ -67,10 +75,12 @@ def test_recipes_fill_every_option_and_differ_where_2017_differs():
     assert set(ours) == set(original)
   original = recipe_values("2017", "semi", 0.005)
   assert original["adam_lr"] == 0.005 and original["sup_lr"] == pytest.approx(0.05 * 0.005)
-  assert (original["noise"], original["prior"], original["friction"], original["burn_in"]) == ("2017", "2017", 0.5, 5000)
-  assert (original["objective"], original["real_weight"], original["feature_matching"]) == ("logsumexp", "num_gen", 1.0)
+  assert (original["noise"], original["prior"], original["friction"], original["burn_in"]) == ("2017", "2017", 0.5,
+                                                                                               5000)
+  assert (original["objective"], original["real_weight"], original["feature_matching"]) == ("logsumexp", "num_gen",
+                                                                                            1.0)
   synth = recipe_values("2017", "synth", 0.01)
-  assert (synth["mlp_hidden"], synth["gen_norm"], synth["optimizer"], synth["real_weight"]) == (
-      ["1000"], "none", "adam", "one")
+  assert (synth["mlp_hidden"], synth["gen_norm"], synth["optimizer"], synth["real_weight"]) == (["1000"], "none",
+                                                                                                "adam", "one")
   with pytest.raises(ValueError, match="recipe"):
     recipe_values("2016", "semi", 0.005)

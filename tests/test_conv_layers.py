@@ -19,15 +19,15 @@ FORMULATIONS = ("subpixel", "phases", "matmul")
 # (batch, in_h, in_w, c_in, c_out, kernel, stride, padding): odd and even
 # sizes, kernels smaller and larger than the stride, non-square maps, both paddings.
 GEOMETRIES = [
-    (3, 4, 4, 5, 7, 3, 2, "same"),      # the paper's 4x4 -> 2x2 layer, shrunk
+    (3, 4, 4, 5, 7, 3, 2, "same"),  # the paper's 4x4 -> 2x2 layer, shrunk
     (2, 7, 7, 3, 4, 5, 2, "same"),
     (2, 8, 6, 3, 4, 5, 2, "same"),
     (2, 9, 9, 3, 4, 3, 1, "same"),
     (2, 9, 8, 2, 3, 3, 2, "valid"),
-    (2, 10, 10, 2, 3, 4, 2, "same"),     # even kernel: asymmetric padding
+    (2, 10, 10, 2, 3, 4, 2, "same"),  # even kernel: asymmetric padding
     (2, 6, 7, 2, 3, 3, 3, "same"),
     (2, 5, 5, 2, 3, 1, 2, "same"),
-    (1, 3, 3, 2, 2, 5, 2, "same"),       # kernel larger than the map
+    (1, 3, 3, 2, 2, 5, 2, "same"),  # kernel larger than the map
 ]
 
 
@@ -83,10 +83,10 @@ def _values_and_gradients(layer, x):
 @pytest.mark.parametrize("transposed", [False, True], ids=["conv", "transposed"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_the_layers_equal_the_stock_keras_layers_in_values_and_gradients(monkeypatch, formulation, transposed,
-                                                                          padding):
+                                                                         padding):
   _forced(monkeypatch, formulation)
-  stock_class, our_class = ((keras.layers.Conv2DTranspose, conv_layers.Conv2DTranspose) if transposed
-                            else (keras.layers.Conv2D, conv_layers.Conv2D))
+  stock_class, our_class = ((keras.layers.Conv2DTranspose, conv_layers.Conv2DTranspose) if transposed else
+                            (keras.layers.Conv2D, conv_layers.Conv2D))
   x = tf.random.stateless_normal([3, 5, 6, 4] if transposed else [3, 9, 10, 4], seed=[1, 1])
   stock = stock_class(6, 3, strides=2, padding=padding, bias_initializer="random_normal")
   ours = our_class(6, 3, strides=2, padding=padding)
@@ -130,8 +130,10 @@ def test_a_gan_trains_the_same_with_every_formulation(monkeypatch, formulation):
       logits = discriminator(x, training=True)
       loss = tf.reduce_sum(logits * tf.range(10, dtype=tf.float32))
     variables = generator.trainable_variables + discriminator.trainable_variables
-    layers = [layer for layer in generator.body.layers + discriminator.body.layers
-              if isinstance(layer, (conv_layers.Conv2D, conv_layers.Conv2DTranspose))]
+    layers = [
+        layer for layer in generator.body.layers + discriminator.body.layers
+        if isinstance(layer, (conv_layers.Conv2D, conv_layers.Conv2DTranspose))
+    ]
     return [x, logits] + tape.gradient(loss, variables), {layer.input_gradient_formulation for layer in layers}
 
   _forced(monkeypatch, "stock")
@@ -173,14 +175,13 @@ def test_the_layers_run_under_bfloat16(monkeypatch, formulation):
     with tf.GradientTape() as tape:
       tape.watch(x)
       y = layer(x)
-      loss = tf.reduce_sum(tf.cast(y, tf.float32) ** 2)
+      loss = tf.reduce_sum(tf.cast(y, tf.float32)**2)
     assert y.dtype == tf.bfloat16
     results[name] = tf.cast(tape.gradient(loss, x), tf.float32).numpy()
   np.testing.assert_allclose(results[formulation], results["stock"], rtol=0.05, atol=0.05)
 
 
 # ------------------------------------------------------------------ the choice
-
 
 _SHAPE = kernel_choice.ConvShape((4, 4), 3, 5, (3, 3), 2, "same", "float32")
 

@@ -44,16 +44,20 @@ def _copy_with_truncated_checkpoints(whole_run, out_dir, name, iterations):
 
 def _resume(run_dir, train_iter):
   # The copy's flagfile names the original run: point it at the copy.
-  return run_subprocess("run_bgan_semi", [f"--flagfile={run_dir / 'flags.txt'}", f"--out_dir={run_dir.parent}",
-                                          f"--run_name={run_dir.name}", "--resume", f"--train_iter={train_iter}"])
+  return run_subprocess("run_bgan_semi", [
+      f"--flagfile={run_dir / 'flags.txt'}", f"--out_dir={run_dir.parent}", f"--run_name={run_dir.name}",
+      "--resume", f"--train_iter={train_iter}"
+  ])
 
 
 def _assert_one_error_line(result, program, message):
   assert result.returncode == 2, result.stderr[-2000:]
   assert "Traceback" not in result.stderr
   # Every error or warning line of the program or TensorFlow's Python logger (not the C++ start-up lines).
-  errors = [line for line in result.stderr.splitlines() if line[1:5] != "0000" and (
-      "error" in line.lower() or line.startswith("WARNING:tensorflow") or re.match(r"[WEF]\d{4} ", line))]
+  errors = [
+      line for line in result.stderr.splitlines() if line[1:5] != "0000" and
+      ("error" in line.lower() or line.startswith("WARNING:tensorflow") or re.match(r"[WEF]\d{4} ", line))
+  ]
   assert len(errors) == 1, errors
   assert errors[0].startswith(f"{program}: error: ") and re.search(message, errors[0]), errors[0]
 
@@ -90,9 +94,10 @@ def test_export_falls_back_and_fails_in_one_line_when_no_checkpoint_reads(whole_
   restored = restore_run(str(_copy_with_truncated_checkpoints(whole_run, tmp_path, "newest", [6])))
   assert restored.iteration == 3 and restored.checkpoint_path.endswith("ckpt-3")
   damaged = _copy_with_truncated_checkpoints(whole_run, tmp_path, "all", [3, 6])
-  result = subprocess.run([sys.executable, os.path.join(REPO, "bin", "export_bgan"), f"--run_dir={damaged}",
-                           f"--export_base={tmp_path / 'export'}"], capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  result = subprocess.run([
+      sys.executable,
+      os.path.join(REPO, "bin", "export_bgan"), f"--run_dir={damaged}", f"--export_base={tmp_path / 'export'}"
+  ], capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
   _assert_one_error_line(result, "export_bgan", r"no checkpoint in \S+ reads back whole: ckpt-6 \(.+\); ckpt-3 \(")
   assert result.stdout == "" and not (tmp_path / "export").exists()
 
@@ -101,8 +106,10 @@ def test_export_falls_back_and_fails_in_one_line_when_no_checkpoint_reads(whole_
 def test_sigkill_mid_export_leaves_no_version_and_a_rerun_succeeds(whole_run, tmp_path):
   export_base = tmp_path / "export"
   model_dir = export_base / "bgan_classifier"
-  command = [sys.executable, os.path.join(REPO, "bin", "export_bgan"), f"--run_dir={whole_run}",
-             f"--export_base={export_base}"]
+  command = [
+      sys.executable,
+      os.path.join(REPO, "bin", "export_bgan"), f"--run_dir={whole_run}", f"--export_base={export_base}"
+  ]
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
   process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
   deadline = time.time() + 240

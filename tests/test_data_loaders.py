@@ -23,8 +23,7 @@ from bgan_tf.data.matlab import read_mat_arrays
 
 def write_idx(path, array, gz=True):
   array = np.asarray(array, np.uint8)
-  header = bytes([0, 0, 0x08, array.ndim]) + np.array(
-      array.shape, ">u4").tobytes()
+  header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, ">u4").tobytes()
   raw = header + array.tobytes()
   with open(path, "wb") as f:
     f.write(gzip.compress(raw) if gz else raw)
@@ -48,17 +47,16 @@ def write_cifar(folder, per_batch=4, num_test=3):
   os.makedirs(folder, exist_ok=True)
   rng = np.random.default_rng(1)
   batches = {}
-  for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] +
-                           ["test_batch"]):
+  for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
     n = num_test if name == "test_batch" else per_batch
-    batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-             b"labels": [int(v) for v in (np.arange(n) + i) % 10],
-             b"batch_label": name.encode()}
+    batch = {
+        b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+        b"labels": [int(v) for v in (np.arange(n) + i) % 10], b"batch_label": name.encode()
+    }
     with open(os.path.join(folder, name), "wb") as f:
       pickle.dump(batch, f, protocol=2)
     batches[name] = batch
-  names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog",
-           b"frog", b"horse", b"ship", b"truck"]
+  names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
   with open(os.path.join(folder, "batches.meta"), "wb") as f:
     pickle.dump({b"label_names": names, b"num_vis": 3072}, f, protocol=2)
   return batches
@@ -82,15 +80,13 @@ def write_mat(path, arrays, compress=False, order="<", version=0x0100):
 
   text = b"MATLAB 5.0 MAT-file, written by the bgan_tf tests"
   endian = b"IM" if order == "<" else b"MI"
-  out = text.ljust(116, b" ") + b"\0" * 8 + np.array(
-      version, order + "u2").tobytes() + endian
+  out = text.ljust(116, b" ") + b"\0" * 8 + np.array(version, order + "u2").tobytes() + endian
   for name, array in arrays.items():
     array = np.asarray(array)
     flags = np.array([_MX_CLASSES[array.dtype], 0], order + "u4").tobytes()
     dims = np.array(array.shape, order + "i4").tobytes()
     values = array.ravel(order="F").astype(array.dtype.newbyteorder(order))
-    payload = (element(6, flags) + element(5, dims) +
-               element(1, name.encode(), small_ok=True) +
+    payload = (element(6, flags) + element(5, dims) + element(1, name.encode(), small_ok=True) +
                element(_MI_TYPES[array.dtype], values.tobytes()))
     matrix = element(14, payload)
     if compress:
@@ -114,14 +110,12 @@ def write_svhn(folder, compress=False, order="<", x_dtype=np.uint8):
   out = {}
   for split, n, seed in (("train", 11, 2), ("test", 4, 3)):
     x, y = svhn_arrays(n, seed, x_dtype)
-    write_mat(os.path.join(folder, f"{split}_32x32.mat"), {"X": x, "y": y},
-              compress=compress, order=order)
+    write_mat(os.path.join(folder, f"{split}_32x32.mat"), {"X": x, "y": y}, compress=compress, order=order)
     out[split] = (x, y)
   return out
 
 
-CELEB_COLUMNS = ("Bangs", "Blond_Hair", "Eyeglasses", "Male", "Pale_Skin",
-                 "Smiling", "Young")
+CELEB_COLUMNS = ("Bangs", "Blond_Hair", "Eyeglasses", "Male", "Pale_Skin", "Smiling", "Young")
 
 
 def write_celeb(folder, num=12, partition=True, size=(150, 120)):
@@ -134,8 +128,7 @@ def write_celeb(folder, num=12, partition=True, size=(150, 120)):
   for k in range(num):
     file_name = f"{k + 1:06d}.jpg"
     colour = (20 * k % 256, 100, 200)
-    Image.new("RGB", size[::-1], colour).save(os.path.join(image_dir,
-                                                           file_name))
+    Image.new("RGB", size[::-1], colour).save(os.path.join(image_dir, file_name))
     lines.append(f"{file_name}  " + " ".join(f"{v:2d}" for v in values[k]))
   with open(os.path.join(folder, "list_attr_celeba.txt"), "w") as f:
     f.write("\n".join(lines) + "\n")
@@ -144,19 +137,17 @@ def write_celeb(folder, num=12, partition=True, size=(150, 120)):
       for k in range(num):
         f.write(f"{k + 1:06d}.jpg {[0, 0, 1, 2][k % 4]}\n")
   bits = (values[:, [1, 2, 3, 4, 6]] == 1).astype(int)
-  return bits @ (2 ** np.arange(5))
+  return bits @ (2**np.arange(5))
 
 
 def write_custom(folder, x_tr, y_tr, x_te, y_te):
   os.makedirs(folder, exist_ok=True)
-  for name, array in (("x_tr", x_tr), ("y_tr", y_tr), ("x_te", x_te),
-                      ("y_te", y_te)):
+  for name, array in (("x_tr", x_tr), ("y_tr", y_tr), ("x_te", x_te), ("y_te", y_te)):
     np.save(os.path.join(folder, name + ".npy"), array)
 
 
 def all_eval(dataset, split="test", batch_size=4):
-  xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in
-                 data.eval_batches(dataset, batch_size, split)])
+  xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in data.eval_batches(dataset, batch_size, split)])
   return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -180,8 +171,7 @@ def test_mnist_idx_files(tmp_path, gz, subfolder):
   assert dataset.example_shape == (28, 28, 1)
   assert dataset.num_classes == 10 and dataset.pixel_range == (0, 255)
   assert dataset.train_labels.dtype == np.int64
-  np.testing.assert_array_equal(dataset.train_labels,
-                                arrays["train-labels-idx1-ubyte"])
+  np.testing.assert_array_equal(dataset.train_labels, arrays["train-labels-idx1-ubyte"])
   x, y = all_eval(dataset)
   expected = arrays["t10k-images-idx3-ubyte"][..., None] / 127.5 - 1.0
   np.testing.assert_allclose(x, expected, atol=1e-6)
@@ -190,11 +180,9 @@ def test_mnist_idx_files(tmp_path, gz, subfolder):
 
 def test_mnist_keras_npz(tmp_path):
   rng = np.random.default_rng(0)
-  np.savez(tmp_path / "mnist.npz",
-           x_train=rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-           y_train=np.arange(6, dtype=np.uint8),
-           x_test=rng.integers(0, 256, (3, 28, 28), dtype=np.uint8),
-           y_test=np.arange(3, dtype=np.uint8))
+  np.savez(tmp_path / "mnist.npz", x_train=rng.integers(0, 256, (6, 28, 28),
+                                                        dtype=np.uint8), y_train=np.arange(6, dtype=np.uint8),
+           x_test=rng.integers(0, 256, (3, 28, 28), dtype=np.uint8), y_test=np.arange(3, dtype=np.uint8))
   dataset = load_dataset("mnist", data_path=tmp_path)
   assert dataset.source.startswith("Keras mnist.npz")
   assert (dataset.train_size, dataset.test_size) == (6, 3)
@@ -228,9 +216,8 @@ def _corrupt_mnist(tmp_path, problem):
   raise ValueError(problem)
 
 
-@pytest.mark.parametrize("problem", ["magic", "truncated", "bad_gzip",
-                                     "missing_labels", "count_mismatch",
-                                     "label_range"])
+@pytest.mark.parametrize("problem",
+                         ["magic", "truncated", "bad_gzip", "missing_labels", "count_mismatch", "label_range"])
 def test_mnist_bad_files(tmp_path, problem):
   path, words = _corrupt_mnist(tmp_path, problem)
   with pytest.raises(DataError) as excinfo:
@@ -245,8 +232,7 @@ def test_mnist_bad_files(tmp_path, problem):
 def test_cifar_pickles(tmp_path, point_at_folder):
   folder = tmp_path / "cifar-10-batches-py"
   batches = write_cifar(folder)
-  dataset = load_dataset(
-      "cifar", data_path=folder if point_at_folder else tmp_path)
+  dataset = load_dataset("cifar", data_path=folder if point_at_folder else tmp_path)
   assert dataset.source == f"CIFAR-10 python batches in {folder}"
   assert (dataset.train_size, dataset.test_size) == (20, 3)
   assert dataset.example_shape == (32, 32, 3)
@@ -254,8 +240,7 @@ def test_cifar_pickles(tmp_path, point_at_folder):
   x, y = all_eval(dataset)
   raw = batches["test_batch"][b"data"]
   # Row layout is 1024 red, 1024 green, 1024 blue values, row-major.
-  np.testing.assert_allclose(x[1, 0, 5], raw[1, [5, 1029, 2053]] / 127.5 - 1,
-                             atol=1e-6)
+  np.testing.assert_allclose(x[1, 0, 5], raw[1, [5, 1029, 2053]] / 127.5 - 1, atol=1e-6)
   np.testing.assert_array_equal(y, batches["test_batch"][b"labels"])
 
 
@@ -265,8 +250,7 @@ class _Evil:
     return (os.system, ("echo pwned",))
 
 
-@pytest.mark.parametrize("problem", ["missing", "shape", "labels", "pickle",
-                                     "code"])
+@pytest.mark.parametrize("problem", ["missing", "shape", "labels", "pickle", "code"])
 def test_cifar_bad_files(tmp_path, problem):
   write_cifar(tmp_path)
   path = tmp_path / "data_batch_3"
@@ -275,12 +259,10 @@ def test_cifar_bad_files(tmp_path, problem):
     os.remove(path)
     words = ["file not found"]
   elif problem == "shape":
-    path.write_bytes(pickle.dumps(
-        {b"data": np.zeros((4, 100), np.uint8), b"labels": [0] * 4}))
+    path.write_bytes(pickle.dumps({b"data": np.zeros((4, 100), np.uint8), b"labels": [0] * 4}))
     words = ["[n, 3072]"]
   elif problem == "labels":
-    path.write_bytes(pickle.dumps(
-        {b"data": np.zeros((4, 3072), np.uint8), b"labels": [0, 1, 2, 12]}))
+    path.write_bytes(pickle.dumps({b"data": np.zeros((4, 3072), np.uint8), b"labels": [0, 1, 2, 12]}))
     words = ["outside 0..9"]
   elif problem == "pickle":
     path.write_bytes(b"not a pickle at all")
@@ -296,9 +278,8 @@ def test_cifar_bad_files(tmp_path, problem):
 # ---------------------------------------------------------------- SVHN ---
 
 
-@pytest.mark.parametrize("compress,order,x_dtype", [
-    (False, "<", np.uint8), (True, "<", np.uint8), (False, ">", np.uint8),
-    (True, "<", np.float64)])
+@pytest.mark.parametrize("compress,order,x_dtype", [(False, "<", np.uint8), (True, "<", np.uint8),
+                                                    (False, ">", np.uint8), (True, "<", np.float64)])
 def test_svhn_mat(tmp_path, compress, order, x_dtype):
   arrays = write_svhn(tmp_path, compress, order, x_dtype)
   dataset = load_dataset("svhn", data_path=tmp_path)
@@ -306,8 +287,7 @@ def test_svhn_mat(tmp_path, compress, order, x_dtype):
   assert (dataset.train_size, dataset.test_size) == (11, 4)
   assert dataset.example_shape == (32, 32, 3)
   x_train, y_train = arrays["train"]
-  np.testing.assert_array_equal(dataset.train_labels,
-                                y_train[:, 0].astype(int) % 10)
+  np.testing.assert_array_equal(dataset.train_labels, y_train[:, 0].astype(int) % 10)
   assert dataset.train_labels[9] == 0  # label 10 is digit 0
   x, _ = all_eval(dataset, "train", batch_size=5)
   np.testing.assert_allclose(x[3], x_train[..., 3] / 127.5 - 1, atol=1e-6)
@@ -318,17 +298,16 @@ def test_mat_reader_matches_scipy(tmp_path):
   x, y = svhn_arrays(5, 0)
   for compress in (False, True):
     path = tmp_path / f"s{compress}.mat"
-    sio.savemat(path, {"X": x, "y": y, "note": "text is skipped",
-                       "z": np.array([[1 + 2j]])}, do_compression=compress)
+    sio.savemat(path, {"X": x, "y": y, "note": "text is skipped", "z": np.array([[1 + 2j]])},
+                do_compression=compress)
     arrays = read_mat_arrays(path)
     assert sorted(arrays) == ["X", "y"]
     np.testing.assert_array_equal(arrays["X"], x)
     np.testing.assert_array_equal(arrays["y"], y)
 
 
-@pytest.mark.parametrize("problem", ["truncated", "v73", "label", "count",
-                                     "nan", "missing_test", "no_y",
-                                     "bad_zlib"])
+@pytest.mark.parametrize("problem",
+                         ["truncated", "v73", "label", "count", "nan", "missing_test", "no_y", "bad_zlib"])
 def test_svhn_bad_files(tmp_path, problem):
   write_svhn(tmp_path)
   path = tmp_path / "train_32x32.mat"
@@ -397,15 +376,13 @@ def test_celeb_folder(tmp_path, partition):
 
 def test_celeb_options(tmp_path):
   write_celeb(tmp_path, num=6)
-  dataset = load_dataset("celeb", data_path=tmp_path, crop_size=100,
-                         image_size=32)
+  dataset = load_dataset("celeb", data_path=tmp_path, crop_size=100, image_size=32)
   assert dataset.example_shape == (32, 32, 3)
   x, _ = all_eval(dataset, "train")
   assert x.shape[1:] == (32, 32, 3)
 
 
-@pytest.mark.parametrize("problem", ["no_attr", "missing_image", "count",
-                                     "bad_value", "not_jpeg", "no_column"])
+@pytest.mark.parametrize("problem", ["no_attr", "missing_image", "count", "bad_value", "not_jpeg", "no_column"])
 def test_celeb_bad_files(tmp_path, problem):
   write_celeb(tmp_path, num=6, partition=False)
   attr = tmp_path / "list_attr_celeba.txt"
@@ -428,8 +405,7 @@ def test_celeb_bad_files(tmp_path, problem):
     path.write_bytes(b"this is not an image")
     words = ["cannot decode"]
   else:
-    attr.write_text("\n".join([lines[0], lines[1].replace("Male", "Mole")] +
-                              lines[2:]) + "\n")
+    attr.write_text("\n".join([lines[0], lines[1].replace("Male", "Mole")] + lines[2:]) + "\n")
     path, words = attr, ["'Male'"]
   with pytest.raises(DataError) as excinfo:
     load_dataset("celeb", data_path=tmp_path)
@@ -439,15 +415,14 @@ def test_celeb_bad_files(tmp_path, problem):
 # -------------------------------------------------------------- custom ---
 
 
-@pytest.mark.parametrize("case", ["uint8_nhwc", "float01_nhw", "float11",
-                                  "onehot", "int64_pixels", "column_labels"])
+@pytest.mark.parametrize("case",
+                         ["uint8_nhwc", "float01_nhw", "float11", "onehot", "int64_pixels", "column_labels"])
 def test_custom_arrays(tmp_path, case):
   rng = np.random.default_rng(5)
   x_tr = rng.integers(0, 256, (9, 6, 5, 3)).astype(np.uint8)
   x_te = rng.integers(0, 256, (4, 6, 5, 3)).astype(np.uint8)
   y_tr, y_te = np.arange(9) % 3, np.array([0, 1, 2, 1])
-  expected = dict(pixel_range=(0, 255), example_shape=(6, 5, 3),
-                  num_classes=3)
+  expected = dict(pixel_range=(0, 255), example_shape=(6, 5, 3), num_classes=3)
   if case == "float01_nhw":
     x_tr, x_te = x_tr[..., 0] / 255.0, x_te[..., 0] / 255.0
     expected.update(pixel_range=(0, 1), example_shape=(6, 5, 1))
@@ -469,13 +444,12 @@ def test_custom_arrays(tmp_path, case):
     assert getattr(dataset, key) == value, key
   np.testing.assert_array_equal(dataset.train_labels, np.arange(9) % 3)
   x, _ = all_eval(dataset)
-  assert x.min() >= -1 and x.max() <= 1 and x.shape == (4,) + expected[
-      "example_shape"]
+  assert x.min() >= -1 and x.max() <= 1 and x.shape == (4,) + expected["example_shape"]
 
 
-@pytest.mark.parametrize("problem", [
-    "missing", "nan", "range", "count", "not_onehot", "negative",
-    "object", "shape", "dtype_mix", "rank"])
+@pytest.mark.parametrize(
+    "problem",
+    ["missing", "nan", "range", "count", "not_onehot", "negative", "object", "shape", "dtype_mix", "rank"])
 def test_custom_bad_arrays(tmp_path, problem):
   x_tr = np.zeros((6, 4, 4), np.uint8)
   x_te = np.zeros((3, 4, 4), np.uint8)
@@ -506,8 +480,7 @@ def test_custom_bad_arrays(tmp_path, problem):
     os.remove(tmp_path / "y_te.npy")
     bad, words = "y_te.npy", ["file not found"]
   elif problem == "object":
-    np.save(tmp_path / "y_tr.npy", np.array([{"a": 1}] * 6, dtype=object),
-            allow_pickle=True)
+    np.save(tmp_path / "y_tr.npy", np.array([{"a": 1}] * 6, dtype=object), allow_pickle=True)
     bad, words = "y_tr.npy", ["not a valid numeric .npy"]
   with pytest.raises(DataError) as excinfo:
     load_dataset("custom", data_path=tmp_path)
@@ -560,14 +533,12 @@ def test_synthetic_is_seeded_and_standardised():
 # ------------------------------------------------------------------ tfds ---
 
 
-@pytest.mark.parametrize("name,shape,num_classes", [
-    ("mnist", (28, 28, 1), 10), ("cifar", (32, 32, 3), 10),
-    ("svhn", (32, 32, 3), 10), ("celeb", (64, 64, 3), 32)])
+@pytest.mark.parametrize("name,shape,num_classes", [("mnist", (28, 28, 1), 10), ("cifar", (32, 32, 3), 10),
+                                                    ("svhn", (32, 32, 3), 10), ("celeb", (64, 64, 3), 32)])
 def test_tfds_prepared_build(tmp_path, name, shape, num_classes):
   tfds = pytest.importorskip("tensorflow_datasets")
   with tfds.testing.mock_data(num_examples=6):
-    dataset = load_dataset(name, data_path=tmp_path / "empty",
-                           data_dir=tmp_path)
+    dataset = load_dataset(name, data_path=tmp_path / "empty", data_dir=tmp_path)
   assert dataset.source.startswith("tfds ")
   assert dataset.source.endswith(f" in {tmp_path}")
   assert dataset.example_shape == shape
@@ -617,16 +588,14 @@ def test_tfds_download_only_when_allowed(tmp_path, monkeypatch):
   assert_one_line_error(excinfo, "download into", "no route to host")
 
 
-@pytest.mark.parametrize("name,expected_file", [
-    ("mnist", "train-images-idx3-ubyte.gz"), ("cifar", "data_batch_1"),
-    ("svhn", "train_32x32.mat"), ("celeb", "list_attr_celeba.txt")])
+@pytest.mark.parametrize("name,expected_file", [("mnist", "train-images-idx3-ubyte.gz"), ("cifar", "data_batch_1"),
+                                                ("svhn", "train_32x32.mat"), ("celeb", "list_attr_celeba.txt")])
 def test_nothing_found_names_paths_tried(tmp_path, name, expected_file):
   data_path, data_dir = tmp_path / "my_data", tmp_path / "tfds_dir"
   os.makedirs(data_path)
   with pytest.raises(DataError) as excinfo:
     load_dataset(name, data_path=data_path, data_dir=data_dir)
-  assert_one_line_error(excinfo, data_path, data_dir, expected_file,
-                        "allow_download", "tfds build")
+  assert_one_line_error(excinfo, data_path, data_dir, expected_file, "allow_download", "tfds build")
 
 
 # ---------------------------------------------------- API and scaling ---
@@ -637,8 +606,7 @@ def test_unknown_name_and_option():
     load_dataset("imagenet")
   with pytest.raises(DataError, match="unknown option"):
     load_dataset("digits", x_dim=3)
-  assert data.DATASET_NAMES == ("mnist", "cifar", "svhn", "celeb", "custom",
-                                "digits", "synthetic")
+  assert data.DATASET_NAMES == ("mnist", "cifar", "svhn", "celeb", "custom", "digits", "synthetic")
 
 
 def test_dataset_repr_hides_arrays():
@@ -650,15 +618,13 @@ def test_dataset_repr_hides_arrays():
     dataset.name = "other"  # frozen
 
 
-@pytest.mark.parametrize("pixel_range,low,high", [
-    ((0, 255), 0, 255), ((0, 16), 0, 16), ((0, 1), 0.0, 1.0),
-    ((-1, 1), -1.0, 1.0)])
+@pytest.mark.parametrize("pixel_range,low,high", [((0, 255), 0, 255), ((0, 16), 0, 16), ((0, 1), 0.0, 1.0),
+                                                  ((-1, 1), -1.0, 1.0)])
 def test_scale_endpoints(pixel_range, low, high):
   raw = np.array([low, high])
-  np.testing.assert_array_equal(
-      data.scale_to_unit_interval(raw, pixel_range).numpy(), [-1.0, 1.0])
-  scaled = tf.function(lambda r: data.scale_to_unit_interval(r, pixel_range))(
-      tf.constant(raw, tf.uint8 if high > 1 else tf.float32))
+  np.testing.assert_array_equal(data.scale_to_unit_interval(raw, pixel_range).numpy(), [-1.0, 1.0])
+  scaled = tf.function(lambda r: data.scale_to_unit_interval(r, pixel_range))(tf.constant(
+      raw, tf.uint8 if high > 1 else tf.float32))
   assert scaled.dtype == tf.float32
   np.testing.assert_array_equal(scaled.numpy(), [-1.0, 1.0])
 

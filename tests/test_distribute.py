@@ -14,8 +14,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def test_mirrored_iteration_equals_single_device_and_checkpoints_cross_strategies(tmp_path, objective):
   # "2017" pools per-pair losses by logsumexp: exact across replicas only with
   # the all-reduced pooling of BayesianGAN._pool.
-  result = subprocess.run([sys.executable, os.path.join(HERE, "distribute_worker.py"), str(tmp_path), objective],
-                          capture_output=True, text=True, timeout=300)
+  result = subprocess.run(
+      [sys.executable, os.path.join(HERE, "distribute_worker.py"),
+       str(tmp_path), objective], capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   diffs = json.loads(result.stdout.strip().splitlines()[-1])
   assert diffs["iteration_max_abs_diff"] < 1e-5, diffs

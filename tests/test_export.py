@@ -76,9 +76,10 @@ def _tree_digest(folder):
 
 def _error_lines(stderr):
   """stderr without TensorFlow's C++ start-up lines, which precede absl's log set-up."""
-  return [line for line in stderr.strip().splitlines()
-          if line and not line.startswith("WARNING: All log messages before absl::InitializeLog()")
-          and not line[1:5] == "0000"]
+  return [
+      line for line in stderr.strip().splitlines() if line and
+      not line.startswith("WARNING: All log messages before absl::InitializeLog()") and not line[1:5] == "0000"
+  ]
 
 
 def _reference_outputs(discriminators, raw, pixel_range):
@@ -92,19 +93,24 @@ def _reference_outputs(discriminators, raw, pixel_range):
     return -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
 
   predictive_entropy = entropy(mean)
-  return {"per_sample_probabilities": per_sample, "probabilities": mean, "classes": np.argmax(mean, axis=-1),
-          "predictive_entropy": predictive_entropy,
-          "mutual_information": predictive_entropy - entropy(per_sample).mean(axis=1)}
+  return {
+      "per_sample_probabilities": per_sample, "probabilities": mean, "classes": np.argmax(mean, axis=-1),
+      "predictive_entropy": predictive_entropy,
+      "mutual_information": predictive_entropy - entropy(per_sample).mean(axis=1)
+  }
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
   out_dir = tmp_path_factory.mktemp("runs")
-  run_in_process("semi", TINY + ["--N=20", "--num_gen=2", "--num_mcmc=2", "--train_iter=11", "--n_save=5",
-                                 "--snapshot_every=2", "--max_snapshots=3", f"--out_dir={out_dir}",
-                                 "--run_name=semi", "--notensorboard"])
-  run_in_process("unsupervised", TINY + ["--train_iter=1", "--n_save=1", f"--out_dir={out_dir}",
-                                         "--run_name=unsupervised", "--notensorboard"])
+  run_in_process(
+      "semi", TINY + [
+          "--N=20", "--num_gen=2", "--num_mcmc=2", "--train_iter=11", "--n_save=5", "--snapshot_every=2",
+          "--max_snapshots=3", f"--out_dir={out_dir}", "--run_name=semi", "--notensorboard"
+      ])
+  run_in_process(
+      "unsupervised", TINY +
+      ["--train_iter=1", "--n_save=1", f"--out_dir={out_dir}", "--run_name=unsupervised", "--notensorboard"])
   return {"semi": str(out_dir / "semi"), "unsupervised": str(out_dir / "unsupervised")}
 
 
@@ -127,8 +133,13 @@ def digits_test_images():
 
 
 @pytest.mark.parametrize("pixel_range,dtype", [
-    ((0, 255), tf.uint8), ([0, 16], tf.uint8), ((0, 1), tf.float32), ((-1, 1), tf.float32),
-    (None, tf.float32), ((0.0, 255.5), tf.float32), ((0, 1000), tf.float32),
+    ((0, 255), tf.uint8),
+    ([0, 16], tf.uint8),
+    ((0, 1), tf.float32),
+    ((-1, 1), tf.float32),
+    (None, tf.float32),
+    ((0.0, 255.5), tf.float32),
+    ((0, 1000), tf.float32),
 ])
 def test_serving_input_dtype_is_the_stored_dtype(pixel_range, dtype):
   assert serving_lib.serving_input_dtype(pixel_range) == dtype
@@ -152,8 +163,8 @@ def test_export_writes_the_serving_layout_with_increasing_versions(restored, tmp
     text_format.Parse(f.read(), config)
   entries = list(config.model_config_list.config)
   assert len(entries) == 1
-  assert (entries[0].name, entries[0].base_path, entries[0].model_platform) == (
-      "bgan_classifier", os.path.abspath(model_dir), "tensorflow")
+  assert (entries[0].name, entries[0].base_path,
+          entries[0].model_platform) == ("bgan_classifier", os.path.abspath(model_dir), "tensorflow")
 
 
 def test_fresh_process_reproduces_the_posterior_ensemble(exported, restored, digits_test_images, tmp_path):
@@ -163,8 +174,11 @@ def test_fresh_process_reproduces_the_posterior_ensemble(exported, restored, dig
   np.savez(tmp_path / "inputs.npz", **inputs)
   script = tmp_path / "load.py"
   script.write_text(FRESH_PROCESS_SCRIPT)
-  result = _run([sys.executable, str(script), version_dir, str(tmp_path / "inputs.npz"),
-                 str(tmp_path / "outputs.npz")], cwd=tmp_path)
+  result = _run(
+      [sys.executable,
+       str(script), version_dir,
+       str(tmp_path / "inputs.npz"),
+       str(tmp_path / "outputs.npz")], cwd=tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
 
   discriminators = restored.posterior_discriminators()
@@ -201,8 +215,11 @@ def test_saved_model_cli_shows_and_runs_the_signature(exported, restored, digits
   out_dir = tmp_path / "cli_out"
   # saved_model_cli run loads the model into a session, as TF Serving does.
   show = _popen(["saved_model_cli", "show", "--dir", version_dir, "--all"])
-  run = _popen(["saved_model_cli", "run", "--dir", version_dir, "--tag_set", "serve", "--signature_def",
-                "serving_default", "--inputs", f"images={tmp_path / 'images.npy'}", "--outdir", str(out_dir)])
+  run = _popen([
+      "saved_model_cli", "run", "--dir", version_dir, "--tag_set", "serve", "--signature_def", "serving_default",
+      "--inputs", f"images={tmp_path / 'images.npy'}", "--outdir",
+      str(out_dir)
+  ])
   show_out, show_err = show.communicate(timeout=120)
   _, run_err = run.communicate(timeout=120)
   assert show.returncode == 0, show_err[-2000:]
@@ -302,8 +319,8 @@ def test_library_errors(exported, runs, restored, tmp_path):
 def test_float_vector_classifier_exports_a_float32_signature(tmp_path):
   config = ModelConfig(example_shape=(6,), num_classes=3, arch="mlp", mlp_hidden=(4,))
   discriminators = [make_discriminator(config, seed=k, name=f"d{k}") for k in range(2)]
-  info = DatasetInfo(name="vectors", source="test", example_shape=(6,), num_classes=3,
-                     class_names=("a", "b", "c"), pixel_range=None)
+  info = DatasetInfo(name="vectors", source="test", example_shape=(6,), num_classes=3, class_names=("a", "b", "c"),
+                     pixel_range=None)
   path = export_lib.export_version(discriminators, info, str(tmp_path), "vectors")
   loaded = tf.saved_model.load(path)
   x = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
@@ -323,8 +340,8 @@ def test_without_tensorflow_serving_api_the_export_is_written_and_checked_but_wa
   monkeypatch.setattr(export_lib, "_serving_protos", lambda: None)
   config = ModelConfig(example_shape=(6,), num_classes=3, arch="mlp", mlp_hidden=(4,))
   discriminators = [make_discriminator(config, seed=k, name=f"d{k}") for k in range(2)]
-  info = DatasetInfo(name="vectors", source="test", example_shape=(6,), num_classes=3,
-                     class_names=("a", "b", "c"), pixel_range=None)
+  info = DatasetInfo(name="vectors", source="test", example_shape=(6,), num_classes=3, class_names=("a", "b", "c"),
+                     pixel_range=None)
   with caplog.at_level("WARNING"):
     path = export_lib.export_version(discriminators, info, str(tmp_path), "vectors")
   assert os.path.isfile(os.path.join(path, "saved_model.pb"))
@@ -333,8 +350,8 @@ def test_without_tensorflow_serving_api_the_export_is_written_and_checked_but_wa
   assert "bgan_tf[serving]" in caplog.text and "warm-up" in caplog.text
   x = np.random.default_rng(1).normal(size=(3, 6)).astype(np.float32)
   served = tf.saved_model.load(path).signatures["serving_default"](images=tf.constant(x))
-  np.testing.assert_allclose(served["probabilities"].numpy(), _reference_outputs(discriminators, x, None)["probabilities"],
-                             rtol=0, atol=1e-6)
+  np.testing.assert_allclose(served["probabilities"].numpy(),
+                             _reference_outputs(discriminators, x, None)["probabilities"], rtol=0, atol=1e-6)
   # Asked for explicitly, the warm-up file is a one-line error naming the extra.
   with pytest.raises(export_lib.ExportError, match=r"bgan_tf\[serving\]"):
     export_lib._write_warmup_requests(str(tmp_path / "warmup"), "vectors", x)
@@ -345,8 +362,9 @@ def test_models_config_keeps_other_models_and_refuses_a_broken_file(tmp_path):
       'model_config_list { config { name: "other" base_path: "/srv/other" model_platform: "tensorflow" } }\n')
   config = model_server_config_pb2.ModelServerConfig()
   text_format.Parse(export_lib.model_config_text(str(tmp_path), "bgan_classifier"), config)
-  assert [(c.name, c.base_path) for c in config.model_config_list.config] == [
-      ("other", "/srv/other"), ("bgan_classifier", str(tmp_path / "bgan_classifier"))]
+  assert [(c.name, c.base_path) for c in config.model_config_list.config] == [("other", "/srv/other"),
+                                                                              ("bgan_classifier",
+                                                                               str(tmp_path / "bgan_classifier"))]
   (tmp_path / "models.config").write_text("model_config_list { config { nme: 1 } }\n")
   with pytest.raises(export_lib.ExportError, match="not a TF Serving model config"):
     export_lib.model_config_text(str(tmp_path), "bgan_classifier")
@@ -409,10 +427,13 @@ def program_results(exported, runs, tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.skipif(
-        c == "export_base_not_writable" and not PERMISSION_BITS_BIND,
-        reason="this process (root) may write into a folder of mode 0555: no unwritable folder to refuse"))
-    for c, (_, message) in PROGRAM_CASES.items() if message])
+    pytest.param(
+        c, marks=pytest.mark.skipif(
+            c == "export_base_not_writable" and not PERMISSION_BITS_BIND,
+            reason="this process (root) may write into a folder of mode 0555: no unwritable folder to refuse"))
+    for c, (_, message) in PROGRAM_CASES.items()
+    if message
+])
 def test_program_bad_inputs_fail_with_one_line_and_exit_code_2(program_results, case):
   results, before, after, tmp = program_results
   code, stdout, stderr = results[case]

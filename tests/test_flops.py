@@ -37,6 +37,7 @@ def profiled_training_flops(model, input_shape, update_weights, input_gradient):
   it before running (the tape emits a conv's input gradient even where
   nothing uses it).
   """
+
   def forward_backward(x):
     with tf.GradientTape() as tape:
       if input_gradient:
@@ -62,10 +63,10 @@ def profiled_training_flops(model, input_shape, update_weights, input_gradient):
 def test_forward_counts_match_the_tf_profiler(shape, num_layers):
   config = ModelConfig(example_shape=shape, num_classes=10, num_layers=num_layers)  # paper widths 64, 96
   # The profiler also counts biases and batch norm, which the analytic count leaves out (< 1%).
-  assert profiled_flops(make_discriminator(config), shape) == pytest.approx(
-      flops.discriminator_forward_flops(config), rel=0.01)
-  assert profiled_flops(make_generator(config), (config.z_dim,)) == pytest.approx(
-      flops.generator_forward_flops(config), rel=0.01)
+  assert profiled_flops(make_discriminator(config),
+                        shape) == pytest.approx(flops.discriminator_forward_flops(config), rel=0.01)
+  assert profiled_flops(make_generator(config),
+                        (config.z_dim,)) == pytest.approx(flops.generator_forward_flops(config), rel=0.01)
 
 
 def test_the_2017_structure_costs_more_only_with_several_discriminators():
@@ -134,6 +135,7 @@ def test_feature_matching_adds_the_real_batch_and_chain_pairing_removes_pairs():
   def disc_rows(**kwargs):
     config = GANConfig(model=model, sampler=sampler, num_gen=3, num_mcmc=2, batch_size=8, **kwargs)
     return {p.step: p.batch for p in flops.iteration_passes(config) if p.network == "discriminator"}
+
   assert disc_rows() == {"discriminator_step": 8 + 8 + 6 * 8, "generator_step": 6 * 8}
   assert disc_rows(feature_matching=1.0)["generator_step"] == 8 + 6 * 8
   assert disc_rows(pairing="chain") == {"discriminator_step": 8 + 8 + 3 * 8, "generator_step": 3 * 8}

@@ -38,8 +38,9 @@ def test_gaussian_log_prior_is_the_full_normal_density():
   w = [np.array([0.5, -1.0]), np.array([[2.0]])]
   std = 0.7
   values = np.array([0.5, -1.0, 2.0])
-  expected = np.sum(-0.5 * (values / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi))
-  assert losses.gaussian_log_prior([tf.constant(v, tf.float32) for v in w], std).numpy() == pytest.approx(expected, rel=1e-6)
+  expected = np.sum(-0.5 * (values / std)**2 - np.log(std) - 0.5 * np.log(2 * np.pi))
+  assert losses.gaussian_log_prior([tf.constant(v, tf.float32) for v in w],
+                                   std).numpy() == pytest.approx(expected, rel=1e-6)
 
 
 def test_wasserstein_losses():
@@ -52,10 +53,12 @@ def test_pooled_objectives_reduce_to_the_paper_losses_and_pool_by_logsumexp():
   rng = np.random.default_rng(0)
   real = tf.constant(rng.normal(size=(5, 3)), tf.float32)
   fakes = tf.constant(rng.normal(size=(4, 5, 3)), tf.float32)
-  np.testing.assert_allclose(losses.discriminator_nll(real, fakes).numpy(),
-                             losses.bgan_discriminator_loss(real, fakes).numpy(), rtol=1e-6)
-  np.testing.assert_allclose(losses.generator_nll(fakes).numpy(), losses.bgan_generator_loss(fakes).numpy(),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+      losses.discriminator_nll(real, fakes).numpy(),
+      losses.bgan_discriminator_loss(real, fakes).numpy(), rtol=1e-6)
+  np.testing.assert_allclose(
+      losses.generator_nll(fakes).numpy(),
+      losses.bgan_generator_loss(fakes).numpy(), rtol=1e-6)
   real_term = np.mean(np.log1p(np.exp(-np.log(np.exp(real.numpy()).sum(-1)))))
   fake_terms = np.mean(np.log1p(np.exp(np.log(np.exp(fakes.numpy()).sum(-1)))), axis=1)
   expected = np.log(np.sum(np.exp(0.7 + 4.0 * real_term + fake_terms)))

@@ -14,12 +14,16 @@ from bgan_tf.models import LeakyReLU, SegmentBatchNorm, conv_specs, make_discrim
 
 
 @pytest.mark.parametrize("shape,num_layers", [
-    ((8, 8, 1), 4), ((28, 28, 1), 4), ((32, 32, 3), 4), ((64, 64, 3), 4),
-    ((13, 21, 2), 3), ((7, 5, 1), 2), ((32, 32, 3), 6),
+    ((8, 8, 1), 4),
+    ((28, 28, 1), 4),
+    ((32, 32, 3), 4),
+    ((64, 64, 3), 4),
+    ((13, 21, 2), 3),
+    ((7, 5, 1), 2),
+    ((32, 32, 3), 6),
 ])
 def test_dcgan_output_shapes_equal_the_example_shape(shape, num_layers):
-  config = ModelConfig(example_shape=shape, num_classes=10, z_dim=7, gf_dim=4, df_dim=4,
-                       num_layers=num_layers)
+  config = ModelConfig(example_shape=shape, num_classes=10, z_dim=7, gf_dim=4, df_dim=4, num_layers=num_layers)
   generator, discriminator = make_generator(config, seed=0), make_discriminator(config, seed=1)
   x = generator(tf.random.uniform([3, 7], -1, 1), training=True)
   assert x.shape == (3, *shape)
@@ -53,7 +57,8 @@ def test_mlp_networks_for_vectors_and_images():
 
 def test_seeded_models_are_identical_and_seeds_differ():
   config = ModelConfig(example_shape=(8, 8, 1), gf_dim=4, df_dim=4, num_layers=2)
-  a, b, c = make_discriminator(config, seed=5), make_discriminator(config, seed=5), make_discriminator(config, seed=6)
+  a, b, c = make_discriminator(config, seed=5), make_discriminator(config,
+                                                                   seed=5), make_discriminator(config, seed=6)
   for va, vb in zip(a.weights, b.weights):
     np.testing.assert_array_equal(va.numpy(), vb.numpy())
   assert not np.array_equal(a.weights[0].numpy(), c.weights[0].numpy())
@@ -79,8 +84,9 @@ def test_leaky_relu_matches_tf_leaky_relu_and_its_gradient_exactly(dtype):
     weighted_ours, weighted_reference = tf.reduce_sum(ours * x), tf.reduce_sum(reference * x)
   np.testing.assert_array_equal(ours.numpy(), reference.numpy())
   np.testing.assert_array_equal(tape.gradient(ours, x).numpy(), tape.gradient(reference, x).numpy())
-  np.testing.assert_array_equal(tape.gradient(weighted_ours, x).numpy(),
-                                tape.gradient(weighted_reference, x).numpy())
+  np.testing.assert_array_equal(
+      tape.gradient(weighted_ours, x).numpy(),
+      tape.gradient(weighted_reference, x).numpy())
   with pytest.raises(ValueError, match="negative_slope"):
     LeakyReLU(0.0)
 
@@ -109,9 +115,11 @@ _TRAINING_STEP = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("layer,disc_norm,input_gradient", [
-    ("stock", "none", "stock"), ("ours", "none", "measure"), ("ours", "batch", "measure"),
-    ("ours", "batch", "matmul"), ("ours", "batch", "subpixel")])
+@pytest.mark.parametrize("layer,disc_norm,input_gradient", [("stock", "none", "stock"),
+                                                            ("ours", "none", "measure"),
+                                                            ("ours", "batch", "measure"),
+                                                            ("ours", "batch", "matmul"),
+                                                            ("ours", "batch", "subpixel")])
 def test_the_training_graph_passes_tf_remapper(layer, disc_norm, input_gradient):
   # TF 2.21's graph optimizer aborts its fusions on a conv + bias + stock
   # leaky ReLU training graph and logs an error at every run; ours must not.
@@ -153,13 +161,15 @@ def test_segmented_batch_norm_equals_separate_passes():
 
 def test_segmented_discriminator_pass_equals_separate_passes_values_and_gradients():
   disc = make_discriminator(_bn_config(), seed=3)
-  real, fakes = tf.random.uniform([4, 8, 8, 1], -1, 1, seed=1), tf.random.uniform([8, 8, 8, 1], -1, 1, seed=2) * 0.3
+  real, fakes = tf.random.uniform([4, 8, 8, 1], -1, 1,
+                                  seed=1), tf.random.uniform([8, 8, 8, 1], -1, 1, seed=2) * 0.3
   with tf.GradientTape(persistent=True) as tape:
-    together = disc(tf.concat([real, fakes], 0), training=True, segment_sizes=[4, 4, 4],
-                    update_moving_stats=False)
-    separate = tf.concat([disc(real, training=True, update_moving_stats=False),
-                          disc(fakes[:4], training=True, update_moving_stats=False),
-                          disc(fakes[4:], training=True, update_moving_stats=False)], 0)
+    together = disc(tf.concat([real, fakes], 0), training=True, segment_sizes=[4, 4, 4], update_moving_stats=False)
+    separate = tf.concat([
+        disc(real, training=True, update_moving_stats=False),
+        disc(fakes[:4], training=True, update_moving_stats=False),
+        disc(fakes[4:], training=True, update_moving_stats=False)
+    ], 0)
     weights = tf.range(12 * 3, dtype=tf.float32) / 36.0
     loss_together = tf.reduce_sum(tf.reshape(together, [-1]) * weights)
     loss_separate = tf.reduce_sum(tf.reshape(separate, [-1]) * weights)
@@ -186,9 +196,14 @@ def test_batch_norm_inference_uses_the_moving_averages_of_the_real_segment():
 
 
 def test_disc_norm_option_places_batch_norm_after_every_conv_but_the_first():
+
   def norms(config):
-    return [type(layer).__name__ for layer in make_discriminator(config).body.layers
-            if type(layer).__name__ in ("Conv2D", "SegmentBatchNorm")]
+    return [
+        type(layer).__name__
+        for layer in make_discriminator(config).body.layers
+        if type(layer).__name__ in ("Conv2D", "SegmentBatchNorm")
+    ]
+
   assert norms(_bn_config()) == ["Conv2D", "Conv2D", "SegmentBatchNorm", "Conv2D", "SegmentBatchNorm"]
   assert norms(_bn_config(disc_norm="none")) == ["Conv2D"] * 3
   # Moving statistics are weights (checkpointed, copied into snapshots, exported), not trained.
@@ -197,8 +212,11 @@ def test_disc_norm_option_places_batch_norm_after_every_conv_but_the_first():
 
 
 def test_generator_norm_and_activation_options():
+
   def kinds(**kwargs):
     config = ModelConfig(example_shape=(6,), arch="mlp", mlp_hidden=(5,), z_dim=2, **kwargs)
     return [type(layer).__name__ for layer in make_generator(config).body.layers]
+
   assert kinds() == ["Dense", "BatchNormalization", "ReLU", "Dense", "Reshape", "Activation"]
-  assert kinds(gen_norm="none", gen_activation="leaky_relu") == ["Dense", "LeakyReLU", "Dense", "Reshape", "Activation"]
+  assert kinds(gen_norm="none",
+               gen_activation="leaky_relu") == ["Dense", "LeakyReLU", "Dense", "Reshape", "Activation"]

@@ -27,8 +27,8 @@ def _two_blobs():
 def test_scatter_writes_a_readable_png_of_the_requested_size(tmp_path):
   real, fake = _two_blobs()
   path = tmp_path / "new_folder" / "samples.png"
-  image = plots.scatter_png([(real, RED, "real"), (fake, BLUE, "fake")], path=str(path),
-                            size=(320, 240), title="samples")
+  image = plots.scatter_png([(real, RED, "real"), (fake, BLUE, "fake")], path=str(path), size=(320, 240),
+                            title="samples")
   assert image.shape == (240, 320, 3) and image.dtype == np.uint8
   with Image.open(path) as png:
     assert png.format == "PNG" and png.size == (320, 240) and png.mode == "RGB"
@@ -78,9 +78,8 @@ def test_line_plot_writes_curves_and_legend(tmp_path):
   baseline = np.full(steps.shape, 0.3)
   baseline[10] = np.nan  # A gap, not an error.
   path = tmp_path / "js.png"
-  image = plots.line_plot_png({"bgan": (steps, js, RED), "gan": (steps, baseline, BLUE)},
-                              path=str(path), title="JS divergence", y_label="JS (nats)",
-                              x_label="step")
+  image = plots.line_plot_png({"bgan": (steps, js, RED), "gan": (steps, baseline, BLUE)}, path=str(path),
+                              title="JS divergence", y_label="JS (nats)", x_label="step")
   assert image.shape == (400, 640, 3)
   with Image.open(path) as png:
     assert png.size == (640, 400)

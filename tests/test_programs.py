@@ -20,8 +20,10 @@ from bgan_tf import cli
 from bgan_tf.errors import NonFiniteLossError, RunError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--dataset=digits", "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
-        "--eval_batch_size=100", "--burn_in=2", "--lr_decay=0"]
+TINY = [
+    "--dataset=digits", "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
+    "--eval_batch_size=100", "--burn_in=2", "--lr_decay=0"
+]
 
 
 def run_in_process(program, args):
@@ -34,20 +36,26 @@ def run_in_process(program, args):
 
 def run_subprocess(script, args, timeout=300):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  return subprocess.run([sys.executable, os.path.join(REPO, "bin", script)] + list(args),
-                        capture_output=True, text=True, timeout=timeout, env=env)
+  return subprocess.run([sys.executable, os.path.join(REPO, "bin", script)] + list(args), capture_output=True,
+                        text=True, timeout=timeout, env=env)
 
 
 def checkpoint_values(run_dir):
   reader = tf.train.load_checkpoint(os.path.join(run_dir, "checkpoints"))
-  return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-          if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in name}
+  return {
+      name: reader.get_tensor(name)
+      for name in reader.get_variable_to_shape_map()
+      if name != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in name
+  }
 
 
 def test_semi_supervised_run_writes_every_output(tmp_path):
   run_dir = tmp_path / "semi"
-  run_in_process("semi", TINY + ["--N=20", "--num_gen=2", "--train_iter=4", "--n_save=2", "--save_samples",
-                                 "--save_weights", f"--out_dir={tmp_path}", "--run_name=semi"])
+  run_in_process(
+      "semi", TINY + [
+          "--N=20", "--num_gen=2", "--train_iter=4", "--n_save=2", "--save_samples", "--save_weights",
+          f"--out_dir={tmp_path}", "--run_name=semi"
+      ])
   for iteration in (2, 4):
     with open(run_dir / f"results_{iteration}.json") as f:
       results = json.load(f)
@@ -65,15 +73,17 @@ def test_semi_supervised_run_writes_every_output(tmp_path):
   accumulator = event_accumulator.EventAccumulator(events[0], size_guidance={"tensors": 0})
   accumulator.Reload()
   tags = set(accumulator.Tags()["tensors"])
-  assert {"accuracy/semi_supervised", "accuracy/supervised", "loss/disc_0", "loss/gen_1", "learning_rate",
-          "diversity/generator_0", "diversity/generator_1",
-          "iterations_per_second", "samples/generator_0"} <= tags
+  assert {
+      "accuracy/semi_supervised", "accuracy/supervised", "loss/disc_0", "loss/gen_1", "learning_rate",
+      "diversity/generator_0", "diversity/generator_1", "iterations_per_second", "samples/generator_0"
+  } <= tags
   assert [e.step for e in accumulator.Tensors("accuracy/semi_supervised")] == [2, 4]
 
 
 def test_flagfile_reproduces_the_configuration(tmp_path):
-  run_in_process("unsupervised", TINY + ["--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}",
-                                         "--run_name=first", "--num_mcmc=2"])
+  run_in_process(
+      "unsupervised",
+      TINY + ["--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}", "--run_name=first", "--num_mcmc=2"])
   with open(tmp_path / "first" / "config.json") as f:
     first = json.load(f)
   flagfile = tmp_path / "first" / "flags.txt"
@@ -131,12 +141,12 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path):
   run_in_process("semi", common + ["--recipe=2017", "--lr=0.004", "--run_name=original"])
   with open(tmp_path / "original" / "config.json") as f:
     gan = json.load(f)["gan"]
-  assert (gan["objective"], gan["real_weight"], gan["pairing"], gan["feature_matching"]) == (
-      "logsumexp", "num_gen", "all", 1.0)
+  assert (gan["objective"], gan["real_weight"], gan["pairing"], gan["feature_matching"]) == ("logsumexp",
+                                                                                             "num_gen", "all", 1.0)
   assert gan["model"]["disc_norm"] == "batch"
   sampler = gan["sampler"]
-  assert (sampler["noise_form"], sampler["prior_form"], sampler["friction"], sampler["adam_burn_in"]) == (
-      "2017", "2017", 0.5, 5000)
+  assert (sampler["noise_form"], sampler["prior_form"], sampler["friction"],
+          sampler["adam_burn_in"]) == ("2017", "2017", 0.5, 5000)
   assert sampler["adam_learning_rate"] == 0.004  # Adam at lr x decay, as 2017
   assert sampler["supervised_learning_rate"] == pytest.approx(0.05 * 0.004)
   flagfile = (tmp_path / "original" / "flags.txt").read_text()
@@ -151,18 +161,21 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path):
 def test_several_discriminator_samples_train_without_non_finite_losses(tmp_path):
   # A test-sized version of the run that stopped on a non-finite generator
   # loss at iteration 741 before the 2017 normalisation: J_d = 2.
-  results = run_in_process("semi", ["--dataset=digits", "--N=100", "--num_disc=2", "--num_gen=2", "--num_mcmc=2",
-                                    "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
-                                    "--train_iter=150", "--burn_in=50", "--lr_decay=0", "--n_save=50",
-                                    "--snapshot_every=25", "--notensorboard", f"--out_dir={tmp_path}",
-                                    "--run_name=jd2"])
+  results = run_in_process("semi", [
+      "--dataset=digits", "--N=100", "--num_disc=2", "--num_gen=2", "--num_mcmc=2", "--num_layers=2", "--gf_dim=8",
+      "--df_dim=8", "--z_dim=8", "--batch_size=16", "--train_iter=150", "--burn_in=50", "--lr_decay=0",
+      "--n_save=50", "--snapshot_every=25", "--notensorboard", f"--out_dir={tmp_path}", "--run_name=jd2"
+  ])
   assert len(results["disc_losses"]) == 4 and np.all(np.isfinite(results["disc_losses"]))
   assert np.all(np.isfinite(results["gen_losses"]))
 
 
 def test_validation_split_replaces_the_test_set(tmp_path):
-  run_in_process("semi", TINY + ["--N=20", "--train_iter=2", "--n_save=2", "--validation_size=300",
-                                 f"--out_dir={tmp_path}", "--run_name=val"])
+  run_in_process(
+      "semi", TINY + [
+          "--N=20", "--train_iter=2", "--n_save=2", "--validation_size=300", f"--out_dir={tmp_path}",
+          "--run_name=val"
+      ])
   with open(tmp_path / "val" / "config.json") as f:
     assert json.load(f)["gan"]["sampler"]["data_size"] == 1437 - 300  # the held-out part leaves training
   result = run_subprocess("run_bgan_semi", TINY + ["--validation_size=1437", f"--out_dir={tmp_path}"], timeout=120)
@@ -172,8 +185,11 @@ def test_validation_split_replaces_the_test_set(tmp_path):
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
   # Three sane Adam iterations (checkpointed), then an absurd SGHMC step size.
   with pytest.raises(NonFiniteLossError, match="at iteration 4; stopped, last good checkpoint kept"):
-    run_in_process("unsupervised", TINY + ["--burn_in=3", "--lr=1e30", "--adam_lr=2e-4", "--train_iter=50", "--n_save=1",
-                                           f"--out_dir={tmp_path}", "--run_name=nan"])
+    run_in_process(
+        "unsupervised", TINY + [
+            "--burn_in=3", "--lr=1e30", "--adam_lr=2e-4", "--train_iter=50", "--n_save=1", f"--out_dir={tmp_path}",
+            "--run_name=nan"
+        ])
   latest = tf.train.latest_checkpoint(str(tmp_path / "nan" / "checkpoints"))
   assert latest.endswith("ckpt-3")
   values = checkpoint_values(tmp_path / "nan")
@@ -211,8 +227,10 @@ def test_a_bad_kernel_choice_variable_fails_with_one_line_and_exit_code_2(monkey
   result = run_subprocess("run_bgan_semi", ["--dataset=digits", f"--out_dir={tmp_path}"], timeout=60)
   assert result.returncode == 2, result.stderr
   errors = [line for line in result.stderr.strip().splitlines() if "error:" in line]
-  assert errors == ["run_bgan_semi: error: BGAN_TF_CONV_INPUT_GRADIENT='fastest': must be one of "
-                    "stock, subpixel, phases, matmul, measure"]
+  assert errors == [
+      "run_bgan_semi: error: BGAN_TF_CONV_INPUT_GRADIENT='fastest': must be one of "
+      "stock, subpixel, phases, matmul, measure"
+  ]
   assert "Traceback" not in result.stderr
   assert not list(tmp_path.iterdir())  # found before any work
 
@@ -228,8 +246,6 @@ def test_bad_data_requests_fail_with_one_line_and_exit_code_2(tmp_path, args, me
   assert len(errors) == 1 and message in errors[0]
   assert "Traceback" not in result.stderr
   assert not os.listdir(tmp_path)  # nothing written before the inputs were checked
-
-
 
 
 def _permission_bits_bind():
@@ -248,21 +264,21 @@ BAD_PATHS = {
     # case: (arguments, message in the error line). {tmp} holds a_file, and read_only/ (mode 0555).
     "out_dir_is_a_file": (["--out_dir={tmp}/a_file"], "--out_dir={tmp}/a_file: cannot write there: it is a file"),
     "out_dir_under_a_file": (["--out_dir={tmp}/a_file/runs"], "there: {tmp}/a_file is a file, not a folder"),
-    "run_folder_is_a_file": (["--out_dir={tmp}", "--run_name=a_file"],
-                             "run folder {tmp}/a_file: cannot write there: it is a file"),
-    "resumed_run_folder_is_a_file": (["--out_dir={tmp}", "--run_name=a_file", "--resume"],
-                                     "run folder {tmp}/a_file: cannot write there: it is a file"),
-    "export_base_is_a_file": (["--export", "--export_base={tmp}/a_file"],
-                              "cannot write to {tmp}/a_file: it is a file"),
+    "run_folder_is_a_file": (["--out_dir={tmp}",
+                              "--run_name=a_file"], "run folder {tmp}/a_file: cannot write there: it is a file"),
+    "resumed_run_folder_is_a_file": (["--out_dir={tmp}", "--run_name=a_file",
+                                      "--resume"], "run folder {tmp}/a_file: cannot write there: it is a file"),
+    "export_base_is_a_file": (["--export",
+                               "--export_base={tmp}/a_file"], "cannot write to {tmp}/a_file: it is a file"),
     "export_base_under_a_file": (["--export", "--export_base={tmp}/a_file/export"],
                                  "cannot write to {tmp}/a_file/export: {tmp}/a_file is a file"),
-    "model_folder_is_a_file": (["--export", "--export_base={tmp}", "--model_name=a_file"],
-                               "cannot write to {tmp}/a_file: it is a file"),
+    "model_folder_is_a_file": (["--export", "--export_base={tmp}",
+                                "--model_name=a_file"], "cannot write to {tmp}/a_file: it is a file"),
     "out_dir_not_writable": (["--out_dir={tmp}/read_only/runs"], "there: {tmp}/read_only is not writable"),
     "run_folder_not_writable": (["--out_dir={tmp}", "--run_name=read_only"],
                                 "run folder {tmp}/read_only: cannot write there: it is not writable"),
-    "export_base_not_writable": (["--export", "--export_base={tmp}/read_only"],
-                                 "cannot write to {tmp}/read_only: it is not writable"),
+    "export_base_not_writable":
+        (["--export", "--export_base={tmp}/read_only"], "cannot write to {tmp}/read_only: it is not writable"),
 }
 NEEDS_PERMISSIONS = {case for case in BAD_PATHS if case.endswith("not_writable")}
 
@@ -288,10 +304,12 @@ def bad_path_results(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.skipif(
-        case in NEEDS_PERMISSIONS and not PERMISSION_BITS_BIND,
-        reason="this process (root) may write into a folder of mode 0555: no unwritable folder to refuse"))
-    for case in BAD_PATHS])
+    pytest.param(
+        case, marks=pytest.mark.skipif(
+            case in NEEDS_PERMISSIONS and not PERMISSION_BITS_BIND,
+            reason="this process (root) may write into a folder of mode 0555: no unwritable folder to refuse"))
+    for case in BAD_PATHS
+])
 def test_bad_output_paths_fail_with_one_line_and_exit_code_2_before_the_data_loads(bad_path_results, case):
   results, tmp = bad_path_results
   code, _, stderr = results[case]
@@ -322,8 +340,9 @@ def test_folder_problem_names_what_is_in_the_way(tmp_path, monkeypatch):
 
 def test_a_run_prints_its_progress_lines_but_not_tensorflows_checkpoint_timing(tmp_path):
   # TensorFlow's functional_saver.py logs "Sharding callback duration" through absl at every save.
-  result = run_subprocess("run_bgan", TINY + ["--train_iter=2", "--n_save=1", f"--out_dir={tmp_path}",
-                                              "--run_name=quiet", "--notensorboard"])
+  result = run_subprocess(
+      "run_bgan",
+      TINY + ["--train_iter=2", "--n_save=1", f"--out_dir={tmp_path}", "--run_name=quiet", "--notensorboard"])
   assert result.returncode == 0, result.stderr[-2000:]
   assert tf.train.latest_checkpoint(str(tmp_path / "quiet" / "checkpoints")).endswith("ckpt-2")
   assert "iter 1/2" in result.stderr and "iter 2/2" in result.stderr
@@ -332,8 +351,10 @@ def test_a_run_prints_its_progress_lines_but_not_tensorflows_checkpoint_timing(t
 
 @pytest.mark.slow
 def test_sigkill_mid_run_leaves_a_loadable_checkpoint_and_resumes(tmp_path):
-  args = TINY + ["--train_iter=100000", "--n_save=1000", "--checkpoint_every=3", f"--out_dir={tmp_path}",
-                 "--run_name=killed", "--notensorboard"]
+  args = TINY + [
+      "--train_iter=100000", "--n_save=1000", "--checkpoint_every=3", f"--out_dir={tmp_path}", "--run_name=killed",
+      "--notensorboard"
+  ]
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
   process = subprocess.Popen([sys.executable, os.path.join(REPO, "bin", "run_bgan")] + args,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -349,16 +370,17 @@ def test_sigkill_mid_run_leaves_a_loadable_checkpoint_and_resumes(tmp_path):
   done = int(latest.rsplit("-", 1)[1])
   assert done >= 3 and done % 3 == 0
   checkpoint_values(tmp_path / "killed")  # loads
-  result = run_subprocess("run_bgan", [f"--flagfile={tmp_path / 'killed' / 'flags.txt'}", "--resume",
-                                       f"--train_iter={done + 3}"])
+  result = run_subprocess(
+      "run_bgan", [f"--flagfile={tmp_path / 'killed' / 'flags.txt'}", "--resume", f"--train_iter={done + 3}"])
   assert result.returncode == 0, result.stderr[-2000:]
   assert tf.train.latest_checkpoint(str(tmp_path / "killed" / "checkpoints")).endswith(f"-{done + 3}")
 
 
 def test_synthetic_experiment_tracks_js_divergence(tmp_path):
-  result = run_subprocess("bgan_synth", ["--numz=2", "--num_mcmc=2", "--train_iter=20", "--n_save=10",
-                                         "--eval_every=10", "--num_eval_samples=200", f"--out_dir={tmp_path}",
-                                         "--run_name=synth"])
+  result = run_subprocess("bgan_synth", [
+      "--numz=2", "--num_mcmc=2", "--train_iter=20", "--n_save=10", "--eval_every=10", "--num_eval_samples=200",
+      f"--out_dir={tmp_path}", "--run_name=synth"
+  ])
   assert result.returncode == 0, result.stderr[-2000:]
   run_dir = tmp_path / "synth"
   with open(run_dir / "hook_metrics.json") as f:
@@ -377,9 +399,11 @@ def test_synthetic_experiment_tracks_js_divergence(tmp_path):
 
 def test_posterior_snapshots_are_checkpointed_and_restored(tmp_path):
   from bgan_tf.run_dir import restore_run
-  run_in_process("semi", TINY + ["--N=20", "--num_gen=2", "--num_mcmc=2", "--train_iter=10", "--n_save=5",
-                                 "--snapshot_every=2", "--max_snapshots=3", f"--out_dir={tmp_path}",
-                                 "--run_name=snap"])
+  run_in_process(
+      "semi", TINY + [
+          "--N=20", "--num_gen=2", "--num_mcmc=2", "--train_iter=10", "--n_save=5", "--snapshot_every=2",
+          "--max_snapshots=3", f"--out_dir={tmp_path}", "--run_name=snap"
+      ])
   restored = restore_run(str(tmp_path / "snap"))
   assert restored.iteration == 10
   # Burn-in 2, then snapshots of both chains at 4, 6, 8 and 10: 8 taken, the ring keeps the last 3.
@@ -424,13 +448,17 @@ def test_semi_supervised_cifar_from_pickles_and_from_a_prepared_tfds_build(tmp_p
 
 
 def test_classic_mlp_gan_and_ml_ensemble_runs(tmp_path):
-  run_in_process("unsupervised", TINY + ["--ml", "--arch=mlp", "--train_iter=2", "--n_save=2",
-                                         f"--out_dir={tmp_path}", "--run_name=mlp"])
+  run_in_process(
+      "unsupervised",
+      TINY + ["--ml", "--arch=mlp", "--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}", "--run_name=mlp"])
   with open(tmp_path / "mlp" / "config.json") as f:
     gan = json.load(f)["gan"]
   assert gan["ml"] and gan["model"]["arch"] == "mlp" and gan["model"]["num_classes"] == 1
-  results = run_in_process("semi", TINY + ["--N=20", "--ml_ensemble=2", "--train_iter=2", "--n_save=2",
-                                           f"--out_dir={tmp_path}", "--run_name=ensemble"])
+  results = run_in_process(
+      "semi", TINY + [
+          "--N=20", "--ml_ensemble=2", "--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}",
+          "--run_name=ensemble"
+      ])
   assert len(results["disc_losses"]) == 2 and len(results["gen_losses"]) == 2
   with open(tmp_path / "ensemble" / "config.json") as f:
     gan = json.load(f)["gan"]
@@ -438,9 +466,11 @@ def test_classic_mlp_gan_and_ml_ensemble_runs(tmp_path):
 
 
 def test_mirrored_strategy_and_bfloat16_flags_run(tmp_path):
-  results = run_in_process("semi", TINY + ["--N=20", "--train_iter=2", "--n_save=2", "--strategy=mirrored",
-                                           "--precision=mixed_bfloat16", f"--out_dir={tmp_path}",
-                                           "--run_name=bf16"])
+  results = run_in_process(
+      "semi", TINY + [
+          "--N=20", "--train_iter=2", "--n_save=2", "--strategy=mirrored", "--precision=mixed_bfloat16",
+          f"--out_dir={tmp_path}", "--run_name=bf16"
+      ])
   assert np.all(np.isfinite(results["disc_losses"])) and 0.0 <= results["semi_supervised_acc"] <= 1.0
   with open(tmp_path / "bf16" / "config.json") as f:
     assert json.load(f)["gan"]["precision"] == "mixed_bfloat16"

@@ -43,8 +43,7 @@ def test_injected_noise_has_variance_two_alpha_eta_temperature(temperature):
 def _gaussian_draws(temperature=1.0, seed=1):
   target = correlated_gaussian()
   theta = tf.Variable(np.zeros((2000, 2), np.float32))
-  opt = SGHMC(learning_rate=0.1, friction=0.05, data_size=target.data_size,
-              temperature=temperature, seed=seed)
+  opt = SGHMC(learning_rate=0.1, friction=0.05, data_size=target.data_size, temperature=temperature, seed=seed)
   draws = run_chains(opt, theta, target.mean_loss, num_burn_in=1000, num_samples=300, thin=5)
   return target, moments_with_tolerance(draws)
 
@@ -141,14 +140,17 @@ def test_state_round_trips_through_a_checkpoint(tmp_path):
   np.testing.assert_array_equal(theta2.numpy(), expected)
 
 
-@pytest.mark.parametrize("kwargs", [dict(friction=0.0), dict(friction=1.5), dict(data_size=0),
-                                    dict(temperature=-1.0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(friction=0.0), dict(friction=1.5),
+     dict(data_size=0), dict(temperature=-1.0)])
 def test_invalid_arguments_raise(kwargs):
   with pytest.raises(ValueError):
     SGHMC(**kwargs)
 
 
 def test_noise_differs_between_steps_and_variables_but_repeats_for_a_seed():
+
   def draws(seed):
     a, b = tf.Variable(tf.zeros([1000])), tf.Variable(tf.zeros([1000]))
     opt = SGHMC(learning_rate=0.1, friction=0.5, data_size=1, seed=seed)
@@ -158,6 +160,7 @@ def test_noise_differs_between_steps_and_variables_but_repeats_for_a_seed():
       opt.apply_gradients([(tf.zeros([1000]), a), (tf.zeros([1000]), b)])
       steps.append([a.numpy() - before[0], b.numpy() - before[1]])
     return steps
+
   first, again, other = draws(3), draws(3), draws(4)
   np.testing.assert_array_equal(first[0][0], again[0][0])
   assert abs(np.corrcoef(first[0][0], first[0][1])[0, 1]) < 0.15  # variables: independent streams

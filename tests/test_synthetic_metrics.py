@@ -35,7 +35,7 @@ def test_js_of_a_distribution_with_itself_is_zero_and_scale_free():
 def test_js_is_symmetric_and_bounded_by_log_2():
   rng = np.random.default_rng(1)
   for _ in range(20):
-    p, q = rng.random(30) ** 4, rng.random(30) ** 4
+    p, q = rng.random(30)**4, rng.random(30)**4
     value = synthetic.js_divergence(p, q)
     assert value == pytest.approx(synthetic.js_divergence(q, p), abs=1e-14)
     assert 0.0 <= value <= LOG2
@@ -56,15 +56,17 @@ def test_js_matches_scipy():
   for _ in range(10):
     p, q = rng.random(50), rng.random(50)
     p[rng.random(50) < 0.2] = 0.0
-    assert synthetic.js_divergence(p, q) == pytest.approx(distance.jensenshannon(p, q) ** 2, rel=1e-9)
+    assert synthetic.js_divergence(p, q) == pytest.approx(distance.jensenshannon(p, q)**2, rel=1e-9)
 
 
-@pytest.mark.parametrize("p, q", [
-    ([0.5, 0.5], [1.0, 0.0, 0.0]),  # Shapes differ.
-    ([-0.1, 1.1], [0.5, 0.5]),      # Negative mass.
-    ([0.0, 0.0], [0.5, 0.5]),       # No mass.
-    ([np.nan, 1.0], [0.5, 0.5]),
-])
+@pytest.mark.parametrize(
+    "p, q",
+    [
+        ([0.5, 0.5], [1.0, 0.0, 0.0]),  # Shapes differ.
+        ([-0.1, 1.1], [0.5, 0.5]),  # Negative mass.
+        ([0.0, 0.0], [0.5, 0.5]),  # No mass.
+        ([np.nan, 1.0], [0.5, 0.5]),
+    ])
 def test_js_rejects_invalid_input(p, q):
   with pytest.raises(ValueError):
     synthetic.js_divergence(p, q)
@@ -92,8 +94,8 @@ def test_kde_matches_the_exact_gaussian_kde_at_the_nodes():
   points = np.concatenate([rng.standard_normal((400, 2)), 0.5 * rng.standard_normal((300, 2)) + 2])
   bandwidth = np.array([0.4, 0.25])
   nodes = np.linspace(-4.0, 5.0, 60)
-  kx = np.exp(-0.5 * ((nodes[:, None] - points[None, :, 0]) / bandwidth[0]) ** 2)
-  ky = np.exp(-0.5 * ((nodes[:, None] - points[None, :, 1]) / bandwidth[1]) ** 2)
+  kx = np.exp(-0.5 * ((nodes[:, None] - points[None, :, 0]) / bandwidth[0])**2)
+  ky = np.exp(-0.5 * ((nodes[:, None] - points[None, :, 1]) / bandwidth[1])**2)
   exact = kx @ ky.T
   exact /= exact.sum()
   estimate = synthetic.kde_on_grid(points, (-4.0, -4.0), (5.0, 5.0), grid_size=60, bandwidth=bandwidth)
@@ -154,8 +156,7 @@ def test_kde_of_two_draws_of_one_distribution_agree_and_of_disjoint_clusters_do_
 def _data_along(direction, n=500, seed=0):
   rng = np.random.default_rng(seed)
   direction = np.asarray(direction, dtype=float)
-  return (5.0 + 3.0 * rng.standard_normal((n, 1)) * direction
-          + 0.05 * rng.standard_normal((n, direction.size)))
+  return (5.0 + 3.0 * rng.standard_normal((n, 1)) * direction + 0.05 * rng.standard_normal((n, direction.size)))
 
 
 def test_pca_recovers_a_known_direction():
@@ -210,7 +211,7 @@ def test_pca_js_of_a_collapsed_generator_is_large():
 def test_pca_js_uses_a_given_projection():
   real, fake = _clusters(1000, seed=1), _clusters(1000, seed=5, only=0)
   pca = synthetic.fit_pca(real, 2)
-  assert synthetic.pca_js_divergence(real, fake, pca=pca) == pytest.approx(
-      synthetic.pca_js_divergence(real, fake), abs=1e-12)
+  assert synthetic.pca_js_divergence(real, fake, pca=pca) == pytest.approx(synthetic.pca_js_divergence(real, fake),
+                                                                           abs=1e-12)
   with pytest.raises(ValueError):
     synthetic.pca_js_divergence(real, fake, pca=synthetic.fit_pca(real, 3))

@@ -24,8 +24,7 @@ class GaussianTarget:
 
 
 def correlated_gaussian(data_size=100):
-  return GaussianTarget(mean=np.array([1.0, -2.0]),
-                        cov=np.array([[1.0, 0.8], [0.8, 1.0]]) * 0.5,
+  return GaussianTarget(mean=np.array([1.0, -2.0]), cov=np.array([[1.0, 0.8], [0.8, 1.0]]) * 0.5,
                         data_size=data_size)
 
 
@@ -50,8 +49,8 @@ class LinearRegression:
 
   def mean_nll(self, w):
     """Minibatch-mean Gaussian NLL for w [num_chains, d], summed over chains."""
-    residual = tf.constant(self.y, tf.float32)[:, None] - tf.matmul(
-        tf.constant(self.x, tf.float32), w, transpose_b=True)
+    residual = tf.constant(self.y, tf.float32)[:, None] - tf.matmul(tf.constant(self.x, tf.float32), w,
+                                                                    transpose_b=True)
     return tf.reduce_sum(tf.reduce_mean(0.5 * tf.square(residual) / self.noise_std**2, axis=0))
 
 
@@ -97,8 +96,7 @@ def moments_with_tolerance(draws, num_sigmas=5.0):
   flat = draws.reshape(-1, draws.shape[-1])
   mean = flat.mean(axis=0)
   cov = np.cov(flat, rowvar=False)
-  ess = tfp.mcmc.effective_sample_size(
-      tf.constant(draws, tf.float64), cross_chain_dims=1).numpy()
+  ess = tfp.mcmc.effective_sample_size(tf.constant(draws, tf.float64), cross_chain_dims=1).numpy()
   var = np.diag(cov)
   mean_tol = num_sigmas * np.sqrt(var / ess)
   ess_pair = np.minimum(ess[:, None], ess[None, :])

@@ -65,12 +65,9 @@ def main():
   images = images.astype(np.uint8)
   labels = digits.target.astype(np.uint8)
   train, test = stratified_split(labels, NUM_TEST, SPLIT_SEED)
-  np.savez_compressed(
-      args.out,
-      x_train=images[train], y_train=labels[train],
-      x_test=images[test], y_test=labels[test],
-      train_index=train.astype(np.int16), test_index=test.astype(np.int16),
-      split_seed=np.int64(SPLIT_SEED), num_test=np.int64(NUM_TEST))
+  np.savez_compressed(args.out, x_train=images[train], y_train=labels[train], x_test=images[test],
+                      y_test=labels[test], train_index=train.astype(np.int16), test_index=test.astype(np.int16),
+                      split_seed=np.int64(SPLIT_SEED), num_test=np.int64(NUM_TEST))
   print(f"wrote {args.out}: {len(train)} train / {len(test)} test, "
         f"{os.path.getsize(args.out)} bytes; test per class "
         f"{np.bincount(labels[test]).tolist()}")

@@ -1,4 +1,4 @@
-"""The `Dataset` record every loader returns, its error type and pixel scaling.
+"""The `Dataset` record every loader returns, and its pixel scaling.
 
 A `Dataset` describes one data set after loading: its shapes, classes, sizes and
 where it came from (`source`), plus private storage for the examples. Images
@@ -54,24 +54,23 @@ class Dataset:
   test_labels: np.ndarray = dataclasses.field(repr=False, compare=False)
   # Exactly one of images / files is set per split. Images: `[n, *example_shape]`
   # raw values. Files: `[n]` paths, decoded by `_file_loader(path) -> raw image`.
-  _train_images: np.ndarray | None = dataclasses.field(
-      default=None, repr=False, compare=False)
-  _test_images: np.ndarray | None = dataclasses.field(
-      default=None, repr=False, compare=False)
-  _train_files: np.ndarray | None = dataclasses.field(
-      default=None, repr=False, compare=False)
-  _test_files: np.ndarray | None = dataclasses.field(
-      default=None, repr=False, compare=False)
+  _train_images: np.ndarray | None = dataclasses.field(default=None, repr=False,
+                                                       compare=False)
+  _test_images: np.ndarray | None = dataclasses.field(default=None, repr=False,
+                                                      compare=False)
+  _train_files: np.ndarray | None = dataclasses.field(default=None, repr=False,
+                                                      compare=False)
+  _test_files: np.ndarray | None = dataclasses.field(default=None, repr=False,
+                                                     compare=False)
   _file_loader: Callable[[tf.Tensor], tf.Tensor] | None = dataclasses.field(
       default=None, repr=False, compare=False)
-  _tensor_cache: dict = dataclasses.field(
-      default_factory=dict, init=False, repr=False, compare=False)
+  _tensor_cache: dict = dataclasses.field(default_factory=dict, init=False,
+                                          repr=False, compare=False)
 
   def __post_init__(self):
     if len(self.class_names) != self.num_classes:
-      raise DataError(
-          f"{self.source}: {len(self.class_names)} class names for "
-          f"{self.num_classes} classes")
+      raise DataError(f"{self.source}: {len(self.class_names)} class names for "
+                      f"{self.num_classes} classes")
     if self.train_size < 1:
       raise DataError(f"{self.source}: no training examples")
     for split in ("train", "test"):
@@ -111,9 +110,9 @@ class Dataset:
     return self._train_files is not None
 
 
-def dataset_from_arrays(name, x_train, y_train, x_test, y_test, *,
-                        pixel_range, source="in-memory arrays",
-                        class_names=None, num_classes=None) -> Dataset:
+def dataset_from_arrays(name, x_train, y_train, x_test, y_test, *, pixel_range,
+                        source="in-memory arrays", class_names=None,
+                        num_classes=None) -> Dataset:
   """Builds a `Dataset` from validated in-memory arrays.
 
   Args:
@@ -183,18 +182,29 @@ def hold_out_validation(dataset: Dataset, size: int, seed: int) -> Dataset:
     DataError: `size` out of range.
   """
   if not 1 <= size < dataset.train_size:
-    raise DataError(f"{dataset.source}: a validation split of {size} examples needs 1 <= size < "
-                    f"{dataset.train_size} (the training set)")
+    raise DataError(
+        f"{dataset.source}: a validation split of {size} examples needs 1 <= size < "
+        f"{dataset.train_size} (the training set)")
   order = np.random.default_rng(seed).permutation(dataset.train_size)
   held, kept = np.sort(order[:size]), np.sort(order[size:])
   stored = "_train_images" if dataset._train_images is not None else "_train_files"
   values = getattr(dataset, stored)
   test_field = stored.replace("train", "test")
   changes = {
-      "source": f"{dataset.source} (validation: {size} examples held out of the training set, seed {seed})",
-      "train_size": len(kept), "test_size": len(held),
-      "train_labels": dataset.train_labels[kept], "test_labels": dataset.train_labels[held],
-      stored: values[kept], test_field: values[held],
+      "source":
+          f"{dataset.source} (validation: {size} examples held out of the training set, seed {seed})",
+      "train_size":
+          len(kept),
+      "test_size":
+          len(held),
+      "train_labels":
+          dataset.train_labels[kept],
+      "test_labels":
+          dataset.train_labels[held],
+      stored:
+          values[kept],
+      test_field:
+          values[held],
   }
   # The real test split is dropped, not kept beside the validation split.
   other = "_test_files" if test_field == "_test_images" else "_test_images"

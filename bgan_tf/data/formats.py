@@ -48,9 +48,8 @@ def read_idx(path, ndim: int) -> np.ndarray:
     raise DataError(f"{path}: truncated: {len(raw)} bytes, no IDX header")
   magic = int.from_bytes(raw[:4], "big")
   if magic != expected_magic:
-    raise DataError(
-        f"{path}: wrong magic number 0x{magic:08x}, expected "
-        f"0x{expected_magic:08x} (IDX unsigned bytes, {ndim}-D)")
+    raise DataError(f"{path}: wrong magic number 0x{magic:08x}, expected "
+                    f"0x{expected_magic:08x} (IDX unsigned bytes, {ndim}-D)")
   header = 4 + 4 * ndim
   if len(raw) < header:
     raise DataError(f"{path}: truncated inside the IDX header")
@@ -81,7 +80,8 @@ def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
   path = str(path)
   batch = _read_pickle(path)
   if not isinstance(batch, dict):
-    raise DataError(f"{path}: expected a pickled dict, got {type(batch).__name__}")
+    raise DataError(
+        f"{path}: expected a pickled dict, got {type(batch).__name__}")
   data, labels = _key(batch, "data"), _key(batch, "labels")
   if data is None or labels is None:
     raise DataError(f"{path}: missing 'data' or 'labels' entry")
@@ -92,8 +92,7 @@ def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
         "[n, 3072]")
   labels = _as_int_labels(labels, path)
   if len(labels) != len(data):
-    raise DataError(
-        f"{path}: {len(data)} images but {len(labels)} labels")
+    raise DataError(f"{path}: {len(data)} images but {len(labels)} labels")
   check_labels(labels, 10, path)
   images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
   return np.ascontiguousarray(images), labels
@@ -145,9 +144,8 @@ def read_celeb_attributes(path) -> tuple[tuple, list, np.ndarray]:
   for i, row in enumerate(rows):
     tokens = row.split()
     if len(tokens) != len(names) + 1:
-      raise DataError(
-          f"{path}: line {i + 3} has {len(tokens) - 1} values for "
-          f"{len(names)} attributes")
+      raise DataError(f"{path}: line {i + 3} has {len(tokens) - 1} values for "
+                      f"{len(names)} attributes")
     try:
       row_values = [int(t) for t in tokens[1:]]
     except ValueError:
@@ -183,8 +181,8 @@ def read_npy(path) -> np.ndarray:
     return np.load(path, allow_pickle=False)
   except ValueError as e:
     # Object arrays, bad headers and truncated data all land here.
-    raise DataError(f"{path}: not a valid numeric .npy array ({first_line(e)})"
-                    ) from None
+    raise DataError(
+        f"{path}: not a valid numeric .npy array ({first_line(e)})") from None
   except (OSError, EOFError) as e:
     raise DataError(f"{path}: cannot read ({e})") from None
 

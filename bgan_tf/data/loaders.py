@@ -36,13 +36,16 @@ DATASET_NAMES = ("mnist", "cifar", "svhn", "celeb", "custom", "digits",
 # over the attributes i present, so 2**5 = 32 classes.
 CELEB_ATTRIBUTES = ("Blond_Hair", "Eyeglasses", "Male", "Pale_Skin", "Young")
 
-_TFDS_NAMES = {"mnist": "mnist", "cifar": "cifar10", "svhn": "svhn_cropped",
-               "celeb": "celeb_a"}
+_TFDS_NAMES = {
+    "mnist": "mnist", "cifar": "cifar10", "svhn": "svhn_cropped",
+    "celeb": "celeb_a"
+}
 _DIGIT_NAMES = tuple(str(k) for k in range(10))
 _OPTIONS = {
     "celeb": {"crop_size": 108, "image_size": 64},
-    "synthetic": {"x_dim": 100, "num_clusters": 10, "num_train": 10000,
-                  "num_test": 2000},
+    "synthetic": {
+        "x_dim": 100, "num_clusters": 10, "num_train": 10000, "num_test": 2000
+    },
 }
 _MNIST_FILES = {
     "train_images": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
@@ -110,8 +113,7 @@ def load_dataset(name, *, data_path=None, data_dir=None, allow_download=False,
   elif name == "custom":
     dataset = _load_custom(data_path)
   else:
-    dataset = _load_standard(name, data_path, data_dir, allow_download,
-                             options)
+    dataset = _load_standard(name, data_path, data_dir, allow_download, options)
   logging.info(
       "Data set %s from %s: %d train / %d test examples of shape %s, "
       "%d classes.", dataset.name, dataset.source, dataset.train_size,
@@ -123,8 +125,10 @@ def _load_standard(name, data_path, data_dir, allow_download, options):
   """Files in data_path, then a prepared tfds build, then a tfds download."""
   tried = []
   if data_path is not None:
-    file_loader = {"mnist": _mnist_from_files, "cifar": _cifar_from_files,
-                   "svhn": _svhn_from_files, "celeb": _celeb_from_files}[name]
+    file_loader = {
+        "mnist": _mnist_from_files, "cifar": _cifar_from_files,
+        "svhn": _svhn_from_files, "celeb": _celeb_from_files
+    }[name]
     dataset = file_loader(data_path, tried, options)
     if dataset is not None:
       return dataset
@@ -137,10 +141,10 @@ def _load_standard(name, data_path, data_dir, allow_download, options):
     dataset, tfds_note = _from_tfds(name, tfds_name, data_dir, True, options)
     if dataset is not None:
       return dataset
-  looked = (f"looked in {', '.join(tried)} for " if tried
-            else "no data_path given, which should hold ")
-  download = ("the tfds download failed" if allow_download
-              else "downloads are off (allow_download=False)")
+  looked = (f"looked in {', '.join(tried)} for "
+            if tried else "no data_path given, which should hold ")
+  download = ("the tfds download failed"
+              if allow_download else "downloads are off (allow_download=False)")
   raise DataError(
       f"no {name} data found: {looked}{_HOW_TO_GET[name]}; {tfds_note}; "
       f"{download}. Put those files in data_path, or on a machine with "
@@ -159,8 +163,9 @@ def _mnist_from_files(data_path, tried, options):
   del options
   for folder in _candidates(data_path, "", "mnist", "MNIST/raw"):
     tried.append(folder)
-    found = {key: _find_file(folder, bases) for key, bases in
-             _MNIST_FILES.items()}
+    found = {
+        key: _find_file(folder, bases) for key, bases in _MNIST_FILES.items()
+    }
     keras_npz = os.path.join(folder, "mnist.npz")
     if found["train_images"] is None and os.path.isfile(keras_npz):
       return _mnist_from_keras_npz(keras_npz)
@@ -175,9 +180,11 @@ def _mnist_from_files(data_path, tried, options):
     y_train = formats.read_idx(found["train_labels"], 1)
     x_test = formats.read_idx(found["test_images"], 3)
     y_test = formats.read_idx(found["test_labels"], 1)
-    for images, labels, image_key, label_key in (
-        (x_train, y_train, "train_images", "train_labels"),
-        (x_test, y_test, "test_images", "test_labels")):
+    for images, labels, image_key, label_key in ((x_train, y_train,
+                                                  "train_images",
+                                                  "train_labels"),
+                                                 (x_test, y_test, "test_images",
+                                                  "test_labels")):
       if len(images) != len(labels):
         raise DataError(
             f"{found[label_key]}: {len(labels)} labels for {len(images)} "
@@ -186,10 +193,10 @@ def _mnist_from_files(data_path, tried, options):
     if x_train.shape[1:] != x_test.shape[1:]:
       raise DataError(f"{found['test_images']}: images are {x_test.shape[1:]}"
                       f", training images are {x_train.shape[1:]}")
-    return dataset_from_arrays(
-        "mnist", x_train[..., None], y_train, x_test[..., None], y_test,
-        pixel_range=(0, 255), source=f"IDX files in {folder}",
-        class_names=_DIGIT_NAMES)
+    return dataset_from_arrays("mnist", x_train[..., None], y_train,
+                               x_test[..., None], y_test, pixel_range=(0, 255),
+                               source=f"IDX files in {folder}",
+                               class_names=_DIGIT_NAMES)
   return None
 
 
@@ -201,10 +208,11 @@ def _mnist_from_keras_npz(path):
       raise DataError(f"{path}: x_{split} {x.dtype} {x.shape} / y_{split} "
                       f"{y.shape}, expected uint8 [n, 28, 28] and [n]")
     formats.check_labels(y, 10, path)
-  return dataset_from_arrays(
-      "mnist", arrays["x_train"][..., None], arrays["y_train"],
-      arrays["x_test"][..., None], arrays["y_test"], pixel_range=(0, 255),
-      source=f"Keras mnist.npz {path}", class_names=_DIGIT_NAMES)
+  return dataset_from_arrays("mnist", arrays["x_train"][..., None],
+                             arrays["y_train"], arrays["x_test"][..., None],
+                             arrays["y_test"], pixel_range=(0, 255),
+                             source=f"Keras mnist.npz {path}",
+                             class_names=_DIGIT_NAMES)
 
 
 def _find_file(folder, bases):
@@ -230,24 +238,24 @@ def _cifar_from_files(data_path, tried, options):
       if not os.path.isfile(os.path.join(folder, file_name)):
         raise DataError(f"{os.path.join(folder, file_name)}: file not found "
                         "(CIFAR-10 needs data_batch_1..5 and test_batch)")
-    parts = [formats.read_cifar_batch(os.path.join(folder, f))
-             for f in train_files]
-    x_test, y_test = formats.read_cifar_batch(os.path.join(folder,
-                                                           "test_batch"))
+    parts = [
+        formats.read_cifar_batch(os.path.join(folder, f)) for f in train_files
+    ]
+    x_test, y_test = formats.read_cifar_batch(os.path.join(
+        folder, "test_batch"))
     meta = os.path.join(folder, "batches.meta")
     class_names = (formats.read_cifar_label_names(meta)
                    if os.path.isfile(meta) else _CIFAR_NAMES)
-    return dataset_from_arrays(
-        "cifar", np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]), x_test, y_test,
-        pixel_range=(0, 255), source=f"CIFAR-10 python batches in {folder}",
-        class_names=class_names)
+    return dataset_from_arrays("cifar", np.concatenate([p[0] for p in parts]),
+                               np.concatenate([p[1] for p in parts]), x_test,
+                               y_test, pixel_range=(0, 255),
+                               source=f"CIFAR-10 python batches in {folder}",
+                               class_names=class_names)
   return None
 
 
 _CIFAR_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
                 "horse", "ship", "truck")
-
 
 # ------------------------------------------------------------------ SVHN ---
 
@@ -265,9 +273,10 @@ def _svhn_from_files(data_path, tried, options):
                       "train_32x32.mat and test_32x32.mat)")
     x_train, y_train = _read_svhn_mat(train_path)
     x_test, y_test = _read_svhn_mat(test_path)
-    return dataset_from_arrays(
-        "svhn", x_train, y_train, x_test, y_test, pixel_range=(0, 255),
-        source=f"SVHN .mat files in {folder}", class_names=_DIGIT_NAMES)
+    return dataset_from_arrays("svhn", x_train, y_train, x_test, y_test,
+                               pixel_range=(0, 255),
+                               source=f"SVHN .mat files in {folder}",
+                               class_names=_DIGIT_NAMES)
   return None
 
 
@@ -343,20 +352,21 @@ def _celeb_dataset(folder, image_dir, attr_path, options):
     num_train = min(100_000, num * 5 // 6)
     num_test = min(20_000, num - num_train)
     train = np.arange(num) < num_train
-    test = (np.arange(num) >= num_train) & (np.arange(num) < num_train +
-                                            num_test)
+    test = (np.arange(num) >= num_train) & (np.arange(num)
+                                            < num_train + num_test)
     split_note = "file order (2017 split: first 100k train, next 20k test)"
   loader = _celeb_file_loader(options["crop_size"], options["image_size"])
   _check_decodes(loader, paths[0])
   size = options["image_size"]
-  logging.info("CelebA: %d train / %d test images, split by %s; decoded, "
-               "center-cropped to %d and resized to %d on the fly.",
-               train.sum(), test.sum(), split_note, options["crop_size"], size)
+  logging.info(
+      "CelebA: %d train / %d test images, split by %s; decoded, "
+      "center-cropped to %d and resized to %d on the fly.", train.sum(),
+      test.sum(), split_note, options["crop_size"], size)
   return Dataset(
       name="celeb",
       source=f"CelebA folder {folder}",
       example_shape=(size, size, 3),
-      num_classes=2 ** len(CELEB_ATTRIBUTES),
+      num_classes=2**len(CELEB_ATTRIBUTES),
       class_names=_celeb_class_names(),
       pixel_range=(0, 255),
       train_size=int(train.sum()),
@@ -385,12 +395,12 @@ def _celeb_class_ids(attribute_names, present, path):
       raise DataError(f"{path}: no attribute column {attribute!r}")
     columns.append(list(attribute_names).index(attribute))
   bits = np.asarray(present)[:, columns].astype(np.int64)
-  return bits @ (2 ** np.arange(len(CELEB_ATTRIBUTES), dtype=np.int64))
+  return bits @ (2**np.arange(len(CELEB_ATTRIBUTES), dtype=np.int64))
 
 
 def _celeb_class_names():
   names = []
-  for k in range(2 ** len(CELEB_ATTRIBUTES)):
+  for k in range(2**len(CELEB_ATTRIBUTES)):
     on = [a for i, a in enumerate(CELEB_ATTRIBUTES) if k >> i & 1]
     names.append("+".join(on) if on else "none")
   return tuple(names)
@@ -437,16 +447,16 @@ def _from_tfds(name, tfds_name, data_dir, download, options):
     return None, "tensorflow-datasets is not installed"
   root = data_dir or tfds.core.constants.DATA_DIR
   try:
-    (train_ds, test_ds), info = tfds.load(
-        tfds_name, split=["train", "test"], data_dir=data_dir,
-        download=download, with_info=True)
+    (train_ds, test_ds), info = tfds.load(tfds_name, split=["train", "test"],
+                                          data_dir=data_dir, download=download,
+                                          with_info=True)
   except AssertionError:  # tfds's "could not find data in ..." when unprepared
     return None, f"no prepared tfds {tfds_name!r} in {root}"
   except Exception as e:  # pylint: disable=broad-except
     if download:
       return None, f"tfds {tfds_name!r} download into {root} failed: {first_line(e)}"
-    raise DataError(f"tfds {tfds_name} in {root}: cannot load ({first_line(e)})"
-                    ) from None
+    raise DataError(
+        f"tfds {tfds_name} in {root}: cannot load ({first_line(e)})") from None
   logging.info("Reading tfds %s from %s into memory.", tfds_name, root)
   if name == "celeb":
     size = options["image_size"]
@@ -454,7 +464,7 @@ def _from_tfds(name, tfds_name, data_dir, download, options):
     def convert(example):
       present = tf.stack([example["attributes"][a] for a in CELEB_ATTRIBUTES],
                          axis=-1)
-      weights = tf.constant([2 ** i for i in range(len(CELEB_ATTRIBUTES))],
+      weights = tf.constant([2**i for i in range(len(CELEB_ATTRIBUTES))],
                             tf.int64)
       label = tf.reduce_sum(tf.cast(present, tf.int64) * weights)
       image = _celeb_preprocess(example["image"], options["crop_size"], size)
@@ -462,15 +472,17 @@ def _from_tfds(name, tfds_name, data_dir, download, options):
 
     class_names = _celeb_class_names()
   else:
+
     def convert(example):
       return example["image"], example["label"]
 
     class_names = tuple(info.features["label"].names)
   x_train, y_train = _tfds_to_numpy(train_ds, convert, tfds_name)
   x_test, y_test = _tfds_to_numpy(test_ds, convert, tfds_name)
-  return dataset_from_arrays(
-      name, x_train, y_train, x_test, y_test, pixel_range=(0, 255),
-      source=f"tfds {tfds_name} in {root}", class_names=class_names), ""
+  return dataset_from_arrays(name, x_train, y_train, x_test, y_test,
+                             pixel_range=(0, 255),
+                             source=f"tfds {tfds_name} in {root}",
+                             class_names=class_names), ""
 
 
 def _tfds_to_numpy(ds, convert_fn, tfds_name):
@@ -481,8 +493,8 @@ def _tfds_to_numpy(ds, convert_fn, tfds_name):
       images.append(x)
       labels.append(y)
   except tf.errors.OpError as e:
-    raise DataError(f"tfds {tfds_name}: cannot read records ({first_line(e)})"
-                    ) from None
+    raise DataError(
+        f"tfds {tfds_name}: cannot read records ({first_line(e)})") from None
   if not images:
     raise DataError(f"tfds {tfds_name}: a split is empty")
   return np.concatenate(images), np.concatenate(labels).astype(np.int64)
@@ -516,12 +528,15 @@ def _load_custom(data_path):
   if len(set(widths)) > 1:
     raise DataError(f"{paths['y_te.npy']}: one-hot width {width_test} differs "
                     f"from y_tr.npy's {width_train}")
-  num_classes = max(widths + [int(y_train.max(initial=0)) + 1,
-                              int(y_test.max(initial=0)) + 1])
+  num_classes = max(
+      widths +
+      [int(y_train.max(initial=0)) +
+       1, int(y_test.max(initial=0)) + 1])
   pixel_range, x_train, x_test = _custom_pixel_range(x_train, x_test, paths)
-  return dataset_from_arrays(
-      "custom", x_train, y_train, x_test, y_test, pixel_range=pixel_range,
-      source=f"custom .npy arrays in {data_path}", num_classes=num_classes)
+  return dataset_from_arrays("custom", x_train, y_train, x_test, y_test,
+                             pixel_range=pixel_range,
+                             source=f"custom .npy arrays in {data_path}",
+                             num_classes=num_classes)
 
 
 def _custom_images(path):
@@ -544,8 +559,8 @@ def _custom_labels(path, num_images, images_name):
   y = formats.read_npy(path)
   width = None
   if y.ndim == 2 and y.shape[1] > 1:
-    valid = (np.issubdtype(y.dtype, np.number) and np.all((y == 0) | (y == 1))
-             and np.all(y.sum(axis=1) == 1))
+    valid = (np.issubdtype(y.dtype, np.number) and
+             np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1))
     if not valid:
       raise DataError(f"{path}: 2-D labels {y.shape} are not one-hot rows")
     width, y = y.shape[1], np.argmax(y, axis=1)
@@ -555,8 +570,8 @@ def _custom_labels(path, num_images, images_name):
     raise DataError(f"{path}: shape {y.shape}, expected labels [n], [n, 1] "
                     "or one-hot [n, K]")
   if not (np.issubdtype(y.dtype, np.integer) or
-          (np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y))
-           and np.all(y == np.round(y)))):
+          (np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and
+           np.all(y == np.round(y)))):
     raise DataError(f"{path}: labels are {y.dtype} and not whole numbers")
   y = y.astype(np.int64)
   if len(y) != num_images:
@@ -578,8 +593,8 @@ def _custom_pixel_range(x_train, x_test, paths):
   lows = [float(x.min()) for x in (x_train, x_test)]
   highs = [float(x.max()) for x in (x_train, x_test)]
   low, high = min(lows), max(highs)
-  worst = paths[names[int(np.argmin(lows))]] if low < 0 else paths[
-      names[int(np.argmax(highs))]]
+  worst = paths[names[int(np.argmin(lows))]] if low < 0 else paths[names[int(
+      np.argmax(highs))]]
   if x_train.dtype == np.uint8 and x_test.dtype == np.uint8:
     return (0, 255), x_train, x_test
   if np.issubdtype(x_train.dtype, np.integer):
@@ -601,16 +616,16 @@ def _custom_pixel_range(x_train, x_test, paths):
 
 
 def _load_digits():
-  path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                      "digits.npz")
+  path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "digits.npz")
   if not os.path.isfile(path):
     raise DataError(f"{path}: package data file not found (reinstall bgan_tf "
                     "with its package data)")
   arrays = _read_npz(path, ("x_train", "y_train", "x_test", "y_test"))
-  return dataset_from_arrays(
-      "digits", arrays["x_train"][..., None], arrays["y_train"],
-      arrays["x_test"][..., None], arrays["y_test"], pixel_range=(0, 16),
-      source="package data digits.npz", class_names=_DIGIT_NAMES)
+  return dataset_from_arrays("digits", arrays["x_train"][..., None],
+                             arrays["y_train"], arrays["x_test"][..., None],
+                             arrays["y_test"], pixel_range=(0, 16),
+                             source="package data digits.npz",
+                             class_names=_DIGIT_NAMES)
 
 
 def _read_npz(path, keys):

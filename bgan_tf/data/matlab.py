@@ -24,13 +24,29 @@ _MI_MATRIX = 14
 _MI_COMPRESSED = 15
 # miType -> numpy dtype (byte order applied later).
 _MI_DTYPES = {
-    1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4", 7: "f4", 9: "f8",
-    12: "i8", 13: "u8",
+    1: "i1",
+    2: "u1",
+    3: "i2",
+    4: "u2",
+    5: "i4",
+    6: "u4",
+    7: "f4",
+    9: "f8",
+    12: "i8",
+    13: "u8",
 }
 # mxClass -> numpy dtype of the MATLAB array (its storage type may be smaller).
 _MX_DTYPES = {
-    6: "f8", 7: "f4", 8: "i1", 9: "u1", 10: "i2", 11: "u2", 12: "i4", 13: "u4",
-    14: "i8", 15: "u8",
+    6: "f8",
+    7: "f4",
+    8: "i1",
+    9: "u1",
+    10: "i2",
+    11: "u2",
+    12: "i4",
+    13: "u4",
+    14: "i8",
+    15: "u8",
 }
 _MX_COMPLEX_FLAG = 0x0800
 
@@ -77,7 +93,7 @@ class _Reader:
                  "MAT-file header")
     header = data[:_HEADER_BYTES]
     if header.startswith(b"MATLAB 7.3") or header[124:126] in (b"\x00\x02",
-                                                                b"\x02\x00"):
+                                                               b"\x02\x00"):
       self._fail("MATLAB v7.3 (HDF5) file is not supported; re-save it with "
                  "save(..., '-v7') or use the original SVHN file")
     endian = header[126:128]

@@ -68,8 +68,9 @@ def select_labeled_indices(dataset: Dataset, num_labeled: int,
         f"training examples of {dataset.name}")
   rng = np.random.default_rng([seed, _LABELED_SUBSET])
   per_class, remainder = divmod(num_labeled, num_classes)
-  members = [np.flatnonzero(dataset.train_labels == k)
-             for k in range(num_classes)]
+  members = [
+      np.flatnonzero(dataset.train_labels == k) for k in range(num_classes)
+  ]
   for k, m in enumerate(members):
     if len(m) < per_class:
       raise DataError(
@@ -90,8 +91,10 @@ def select_labeled_indices(dataset: Dataset, num_labeled: int,
         "num_labeled=%d is not a multiple of %d classes: %d per class, one "
         "more for classes %s.", num_labeled, num_classes, per_class,
         extra.tolist())
-  chosen = [m[np.argsort(rng.random(len(m)), kind="stable")[:c]]
-            for m, c in zip(members, counts)]
+  chosen = [
+      m[np.argsort(rng.random(len(m)), kind="stable")[:c]]
+      for m, c in zip(members, counts)
+  ]
   return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
@@ -166,13 +169,12 @@ def eval_batches(dataset: Dataset, batch_size: int,
     ds = tf.data.Dataset.range(size).map(
         lambda i: (loader(tf.gather(stored, i)), tf.gather(labels, i)),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.batch(batch_size).map(
-        lambda x, y: (scale_to_unit_interval(x, pixel_range), y))
+    ds = ds.batch(batch_size).map(lambda x, y:
+                                  (scale_to_unit_interval(x, pixel_range), y))
   else:
-    ds = tf.data.Dataset.range(size).batch(batch_size).map(
-        lambda idx: (scale_to_unit_interval(tf.gather(stored, idx),
-                                            pixel_range),
-                     tf.gather(labels, idx)))
+    ds = tf.data.Dataset.range(size).batch(
+        batch_size).map(lambda idx: (scale_to_unit_interval(
+            tf.gather(stored, idx), pixel_range), tf.gather(labels, idx)))
   return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -213,8 +215,8 @@ class _TrainStream:
   def build(self, with_labels):
     stored, labels = _split_tensors(self._dataset, "train")
     pixel_range = self._dataset.pixel_range
-    index_map = (None if self._indices is None
-                 else tf.constant(self._indices, tf.int64))
+    index_map = (None if self._indices is None else tf.constant(
+        self._indices, tf.int64))
 
     def batch_indices(step):
       positions = self._positions(step)
@@ -234,6 +236,7 @@ class _TrainStream:
       if not with_labels:
         ds = ds.map(lambda x, y: x)
     else:
+
       def gather_batch(step):
         idx = batch_indices(step)
         x = scale_to_unit_interval(tf.gather(stored, idx), pixel_range)

@@ -31,8 +31,10 @@ def main() -> None:
     from bgan_tf import synthetic  # TensorFlow loads here, after the flags were checked.
 
     def hooks(dataset, run_dir):
-      return [synthetic.js_divergence_hook(dataset, run_dir, every=eval_every.value,
-                                           num_samples=num_eval_samples.value, seed=flags.FLAGS.random_seed)]
+      return [
+          synthetic.js_divergence_hook(dataset, run_dir, every=eval_every.value,
+                                       num_samples=num_eval_samples.value, seed=flags.FLAGS.random_seed)
+      ]
 
     outcome = cli.main_train(flags.FLAGS, "synth", flag_names, hooks_fn=hooks)
     if outcome.hook_history:
