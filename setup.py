@@ -44,5 +44,7 @@ setuptools.setup(
         "serving": SERVING,
         "test": ["pytest>=8,<10"] + SERVING,
         "bench": ["matplotlib>=3.8,<4"],
+        # The formatter (BUILD.md, "Formatting"); a maintainer tool.
+        "dev": ["yapf>=0.43,<0.44"],
     },
 )
