@@ -22,11 +22,17 @@ programs and the export all go through it. Records are written atomically
 import dataclasses
 import json
 import os
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+from absl import logging
 
 from bgan_tf import run_files
 from bgan_tf.config import GANConfig, TrainConfig, gan_config_from_dict
 from bgan_tf.errors import RunError, first_line
+
+if TYPE_CHECKING:  # TensorFlow loads only when a run is restored
+  from bgan_tf.bgan import BayesianGAN
+  from bgan_tf.snapshots import PosteriorSnapshots
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -40,6 +46,7 @@ __all__ = [
     "check_fresh_or_resumable",
     "checkpoint_paths",
     "make_checkpoint",
+    "read_configs",
     "read_dataset_info",
     "read_hook_history",
     "restore_newest_whole",
@@ -242,7 +249,6 @@ def restore_newest_whole(checkpoint, checkpoint_dir: str, *, partial: bool = Fal
   Raises:
     RunError: no checkpoint, or none reads back whole (one line naming each and why).
   """
-  from absl import logging
   paths = checkpoint_paths(checkpoint_dir)
   if not paths:
     raise RunError(f"no checkpoint in {checkpoint_dir}")
@@ -270,8 +276,8 @@ def restore_newest_whole(checkpoint, checkpoint_dir: str, *, partial: bool = Fal
 class RestoredRun(NamedTuple):
   """A run folder's latest state: see `restore_run`."""
 
-  gan: object  # bgan_tf.bgan.BayesianGAN
-  snapshots: object  # bgan_tf.snapshots.PosteriorSnapshots
+  gan: "BayesianGAN"
+  snapshots: "PosteriorSnapshots"
   iteration: int
   checkpoint_path: str
   dataset_info: DatasetInfo
