@@ -115,16 +115,18 @@ OUT_DIR = flags.DEFINE_string("out_dir", DEFAULT_OUT_DIR, "Results folder.")
 
 
 def markdown_table(record):
-  """Validation error, NLL and ECE per candidate, mean ± std over seeds."""
+  """Validation error, NLL and ECE per candidate and N, mean ± std over seeds."""
   rows = record["runs"]
   out = io.StringIO()
-  out.write(
-      "| candidate | seeds | val error % | val NLL | val ECE % | supervised-only error % | models | s/run |\n")
-  out.write("|---|---|---|---|---|---|---|---|\n")
-  order = [c for c in CANDIDATES if any(r["candidate"] == c for r in rows)]
-  for name in order:
-    cell = [r for r in rows if r["candidate"] == name]
-    out.write(f"| {name} | {len(cell)} | {mean_std([100 * r['test_error'] for r in cell])} | "
+  out.write("| candidate | N | seeds | val error % | val NLL | val ECE % | supervised-only error % | models "
+            "| s/run |\n")
+  out.write("|---|---|---|---|---|---|---|---|---|\n")
+  cells = sorted({(r["candidate"], r["N"]) for r in rows}, key=lambda key:
+                 (key[1] != 100, key[1], list(CANDIDATES).index(key[0])
+                  if key[0] in CANDIDATES else len(CANDIDATES)))
+  for name, n in cells:
+    cell = [r for r in rows if (r["candidate"], r["N"]) == (name, n)]
+    out.write(f"| {name} | {n} | {len(cell)} | {mean_std([100 * r['test_error'] for r in cell])} | "
               f"{mean_std([r['test_nll'] for r in cell], 3)} | {mean_std([100 * r['test_ece'] for r in cell])} | "
               f"{mean_std([100 * r['supervised_error'] for r in cell])} | {cell[0]['num_models']} | "
               f"{statistics.fmean(r['train_seconds'] for r in cell):.0f} |\n")
