@@ -79,6 +79,10 @@ def test_recipes_fill_every_option_and_differ_where_2017_differs():
                                                                                                5000)
   assert (original["objective"], original["real_weight"], original["feature_matching"]) == ("logsumexp", "num_gen",
                                                                                             1.0)
+  # The bgan_tf recipe weights the real term once for the semi-supervised program (chosen on the
+  # validation split) and keeps 2017's J for the unsupervised one.
+  assert recipe_values("bgan_tf", "semi", 0.005)["real_weight"] == "one"
+  assert recipe_values("bgan_tf", "unsupervised", 0.005)["real_weight"] == "num_gen"
   synth = recipe_values("2017", "synth", 0.01)
   assert (synth["mlp_hidden"], synth["gen_norm"], synth["optimizer"], synth["real_weight"]) == (["1000"], "none",
                                                                                                 "adam", "one")
