@@ -26,6 +26,7 @@ was left out.
 """
 
 import contextlib
+import functools
 import gc
 import logging as std_logging
 import os
@@ -421,8 +422,13 @@ class _ServingProtos(NamedTuple):
   prediction_log_pb2: object
 
 
+@functools.lru_cache(maxsize=None)
 def _serving_protos() -> Optional[_ServingProtos]:
-  """TF Serving's protos from tensorflow-serving-api, or None if it is not installed."""
+  """TF Serving's protos from tensorflow-serving-api, or None if it is not installed.
+
+  Looked up once per process: an export asks up to four times, and a missing package would
+  otherwise be searched for on every call.
+  """
   try:
     from google.protobuf import text_format  # pylint: disable=g-import-not-at-top
     from tensorflow_serving.apis import predict_pb2, prediction_log_pb2  # pylint: disable=g-import-not-at-top
