@@ -101,6 +101,35 @@ CANDIDATES = {
     "j10_long": ["--recipe=bgan_tf"] + _BENCH_SIZE +
                 ["--train_iter=2500", "--snapshot_every=100", "--max_snapshots=30"],
     "dcgan10_long": ["--recipe=bgan_tf", "--ml_ensemble=10", "--num_gen=1", "--num_mcmc=1", "--train_iter=2500"],
+    # SGHMC preconditioned by the Adam burn-in's 1 / sqrt(v_hat), fixed from
+    # the switch on (a diagonal mass matrix). Without it the sampler's step
+    # eps * g / friction is ~10x below Adam's for the median weight (gradient
+    # ~1e-2) and ~4x above it for the first layer (~0.4). With it the step is
+    # Adam's times 1 / friction: friction 0.5 doubles it, 1 (preconditioned
+    # SGLD) matches it. (Friction 0.1, 10x Adam's step, was tried once at the
+    # README's size and the chains' generator loss doubled: not piloted.)
+    "burn1000_precond_f0.5": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--preconditioner=adam", "--friction=0.5"
+    ],
+    "burn1000_precond_f1": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--preconditioner=adam", "--friction=1"
+    ],
+    # Tempering divides the prior's log density by T too, so at T = 0.01 the
+    # prior std 1 acts as 0.1; the preconditioner lets the prior's pull reach
+    # the weights whose gradients are small (P up to 1e3 larger). Prior std 10
+    # keeps the cooled prior at std 1 (a tempered likelihood, not prior).
+    "burn1000_precond_f1_prior10": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--preconditioner=adam", "--friction=1",
+        "--prior_std=10"
+    ],
+    # More chains instead of more generators per chain: M = 10 chains of
+    # J = 2, each discriminator paired with its own chain's generators (the
+    # paper's Algorithm 1), so the posterior has 10 independent modes, as
+    # DCGAN-10 has 10 independent members, at about 10 x 2's cost per step.
+    "m10_chain": [
+        "--recipe=bgan_tf", "--num_gen=2", "--num_mcmc=10", "--pairing=chain", "--burn_in=1000",
+        "--snapshot_every=50", "--max_snapshots=100"
+    ],
 }
 
 CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")

@@ -47,7 +47,7 @@ from bgan_tf.config import GANConfig
 from bgan_tf.errors import ConfigError
 from bgan_tf.models import make_discriminator, make_generator
 from bgan_tf.seeds import child_seed
-from bgan_tf.sghmc import SGHMC
+from bgan_tf.sghmc import SGHMC, preconditioner_from_adam
 
 __all__ = ["BayesianGAN"]
 
@@ -67,6 +67,11 @@ def _model_seed(seed, kind, index):
   if not 0 <= index < _MAX_MODELS:
     raise ConfigError(f"an ensemble holds at most {_MAX_MODELS} models, asked for model {index}")
   return _offset_seed(seed, kind * _MAX_MODELS + index)
+
+
+def _unscaled(optimizer):
+  """The optimizer inside a `LossScaleOptimizer` (mixed float16), else itself."""
+  return getattr(optimizer, "inner_optimizer", optimizer)
 
 
 class BayesianGAN(tf.Module):
@@ -126,7 +131,8 @@ class BayesianGAN(tf.Module):
     if not config.maximum_likelihood:
       sghmc_args = dict(learning_rate=sampler_cfg.learning_rate, friction=sampler_cfg.friction,
                         data_size=sampler_cfg.data_size, temperature=sampler_cfg.temperature,
-                        add_noise=sampler_cfg.add_noise, noise_form=sampler_cfg.noise_form)
+                        add_noise=sampler_cfg.add_noise, noise_form=sampler_cfg.noise_form,
+                        preconditioned=sampler_cfg.preconditioner == "adam")
       self.optimizers["sghmc_g"] = scaled(
           SGHMC(seed=_offset_seed(seed, _G_NOISE_SEED), name="sghmc_g", **sghmc_args))
       self.optimizers["sghmc_d"] = scaled(
@@ -270,6 +276,23 @@ class BayesianGAN(tf.Module):
         value = adam_learning_rate
       if value is not None:
         optimizer.learning_rate.assign(value)
+
+  def start_sampling(self):
+    """Prepares the samplers for their first step; the training loop calls it
+    before the first SGHMC step of every session.
+
+    With the `"adam"` preconditioner, a chain that has not taken an SGHMC
+    step yet gets its P from the Adam burn-in's second moments. A resumed
+    chain that already samples keeps the P its checkpoint restored: P must
+    stay fixed while the chain samples.
+    """
+    if self.config.maximum_likelihood or self.config.sampler.preconditioner != "adam":
+      return
+    with self.strategy.scope():
+      for kind, variables in (("d", self.discriminator_variables), ("g", self.generator_variables)):
+        sghmc = _unscaled(self.optimizers[f"sghmc_{kind}"])
+        if int(sghmc.iterations.numpy()) == 0:
+          sghmc.set_preconditioner(preconditioner_from_adam(_unscaled(self.optimizers[f"adam_{kind}"]), variables))
 
   def step_functions(self) -> Dict[str, tf.types.experimental.GenericFunction]:
     """The traced step functions, keyed "kind/phase"; for tracing checks."""

@@ -19,8 +19,9 @@ from absl import app, flags, logging
 
 from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files
-from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS, PRIOR_FORMS,
-                            REAL_WEIGHTS, GANConfig, ModelConfig, SamplerConfig, TrainConfig, check_ensemble_sizes)
+from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS,
+                            PRECONDITIONERS, PRIOR_FORMS, REAL_WEIGHTS, GANConfig, ModelConfig, SamplerConfig,
+                            TrainConfig, check_ensemble_sizes)
 from bgan_tf.errors import ConfigError, NonFiniteLossError, UsageError, UserError, first_line
 from bgan_tf.recipes import RECIPES, recipe_values
 
@@ -37,6 +38,10 @@ _SAMPLER_AND_OBJECTIVE_FLAGS = (
     ("enum", "noise",
      "SGHMC noise: 'langevin' (N(0, 2 alpha lr T / N) in the update) or '2017' (the original's loss-term "
      "noise, 1e5-1e6 times smaller).", dict(enum_values=list(NOISE_FORMS))),
+    ("enum", "preconditioner",
+     "SGHMC preconditioner: 'none' (one step size for every weight) or 'adam' (each weight's step scaled by "
+     "the Adam burn-in's 1/sqrt(v_hat), fixed from the switch on; needs --burn_in > 0).",
+     dict(enum_values=list(PRECONDITIONERS))),
     ("enum", "prior", "Weight prior: 'gaussian' (N(0, prior_std^2) on every weight) or '2017' (the original's "
      "mean-per-variable penalty).", dict(enum_values=list(PRIOR_FORMS))),
     ("enum", "disc_norm",
@@ -184,6 +189,12 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   flags.register_multi_flags_validator(
       ["ml", "num_mcmc"] + ([] if synth else ["num_gen", "num_disc", "ml_ensemble"]) + (["numz"] if synth else []),
       _check_ml_flags, message="", flag_values=flag_values)
+  recipe_burn_in = recipe_values(RECIPES[0], program, 1.0)["burn_in"]  # the same in every recipe
+  flags.register_multi_flags_validator(
+      ["preconditioner", "burn_in"], lambda values: values["preconditioner"] != "adam" or
+      (values["burn_in"] if values["burn_in"] is not None else recipe_burn_in) > 0,
+      message="--preconditioner=adam reads the Adam burn-in's second moments: it needs a burn-in "
+      "(--burn_in > 0)", flag_values=flag_values)
   if program == "semi":
     flags.register_validator("wasserstein", lambda value: not value,
                              message="--wasserstein is unsupervised: use bin/run_bgan", flag_values=flag_values)
@@ -362,7 +373,7 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
   sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=fv.lr, friction=fv.friction,
                           temperature=fv.temperature, prior_std=fv.prior_std, adam_burn_in=fv.burn_in,
                           adam_learning_rate=fv.adam_lr, noise_form=fv.noise, prior_form=fv.prior,
-                          supervised_learning_rate=fv.sup_lr if semi else None)
+                          supervised_learning_rate=fv.sup_lr if semi else None, preconditioner=fv.preconditioner)
   gan = GANConfig(model=model, sampler=sampler, num_gen=num_gen, num_disc=num_disc, num_mcmc=fv.num_mcmc,
                   batch_size=fv.batch_size, ml=fv.ml, ml_ensemble=ml_ensemble, wasserstein=fv.wasserstein,
                   seed=fv.random_seed, precision=fv.precision, pairing=fv.pairing, objective=fv.objective,

@@ -31,6 +31,7 @@ GEN_NORMS = ("batch", "none")
 GEN_ACTIVATIONS = ("relu", "leaky_relu")
 NOISE_FORMS = ("langevin", "2017")
 PRIOR_FORMS = ("gaussian", "2017")
+PRECONDITIONERS = ("none", "adam")
 
 
 def _require(condition: bool, message: str) -> None:
@@ -136,6 +137,11 @@ class SamplerConfig:
     supervised_learning_rate: the supervised-only classifier's constant Adam
       rate (2017: 0.05 x lr, `bgan_semi.py:339`); None: it follows the
       decayed `adam_learning_rate`.
+    preconditioner: `"none"`: every weight gets the same step; `"adam"`: at
+      the switch from the Adam burn-in, each weight's SGHMC step is scaled by
+      Adam's 1 / sqrt(v_hat), then held fixed, so the chain samples the same
+      posterior with the burn-in's geometry (`sghmc.preconditioner_from_adam`).
+      It needs a burn-in. The 2017 code has no preconditioner.
   """
 
   data_size: int
@@ -150,6 +156,7 @@ class SamplerConfig:
   noise_form: str = "langevin"
   prior_form: str = "gaussian"
   supervised_learning_rate: Optional[float] = None
+  preconditioner: str = "none"
 
   def __post_init__(self):
     check_sghmc_settings(self.friction, self.data_size, self.temperature, self.noise_form)
@@ -161,6 +168,10 @@ class SamplerConfig:
     _require(self.prior_form in PRIOR_FORMS, f"prior_form must be one of {PRIOR_FORMS}, got {self.prior_form!r}")
     _require(self.supervised_learning_rate is None or self.supervised_learning_rate > 0,
              f"supervised_learning_rate must be > 0, got {self.supervised_learning_rate}")
+    _require(self.preconditioner in PRECONDITIONERS,
+             f"preconditioner must be one of {PRECONDITIONERS}, got {self.preconditioner!r}")
+    _require(self.preconditioner == "none" or self.adam_burn_in > 0,
+             "preconditioner 'adam' reads the Adam burn-in's second moments: it needs a burn-in > 0")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -187,6 +187,7 @@ class _Loop:
     start = int(self.iteration.numpy())
     unlabeled, labeled = self._streams(start)
     interval_steps, step_seconds = 0, 0.0
+    sampling = False
     for it in range(start, tc.train_iter):
       step_start = time.perf_counter()
       factor = learning_rate_factor(it, cfg.batch_size, cfg.sampler.data_size, tc.lr_decay)
@@ -194,6 +195,9 @@ class _Loop:
                                  adam_learning_rate=cfg.sampler.adam_learning_rate * factor,
                                  classifier_learning_rate=cfg.sampler.supervised_learning_rate)
       use_adam = tc.optimizer == "adam" or it < cfg.sampler.adam_burn_in
+      if not use_adam and not sampling:
+        self.gan.start_sampling()
+        sampling = True
       x = next(unlabeled)
       if self.semi:
         x_labeled, y_labeled = next(labeled)

@@ -8,6 +8,7 @@ from bgan_tf import losses
 from bgan_tf.bgan import BayesianGAN
 from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig
 from bgan_tf.models import make_discriminator, make_generator
+from bgan_tf.sghmc import preconditioner_from_adam
 
 BATCH = 4
 
@@ -335,3 +336,40 @@ def test_without_feature_matching_the_generator_step_ignores_the_real_batch():
   without = second.generator_step(z=z, use_adam=True)["gen_losses"].numpy()
   np.testing.assert_array_equal(with_real, without)
   assert_all_equal(values(first.generator_variables), values(second.generator_variables))
+
+
+def test_start_sampling_sets_the_adam_preconditioner_once_and_keeps_it_on_resume(tmp_path):
+  config = tiny_config(num_gen=2, sampler=dict(preconditioner="adam", adam_burn_in=2, temperature=0.01))
+  gan = BayesianGAN(config)
+  for step in range(2):
+    gan.discriminator_step(batch(step), use_adam=True)
+    gan.generator_step(use_adam=True)
+  gan.start_sampling()
+  expected = {
+      kind: [p.numpy() for p in preconditioner_from_adam(gan.optimizers[f"adam_{kind}"], variables)]
+      for kind, variables in (("d", gan.discriminator_variables), ("g", gan.generator_variables))
+  }
+  for kind in ("d", "g"):
+    got = [p.numpy() for p in gan.optimizers[f"sghmc_{kind}"].preconditioners()]
+    assert len(got) == len(expected[kind])
+    for a, b in zip(got, expected[kind]):
+      np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert not all(np.allclose(p, 1.0) for p in got)  # Adam's scales, not the initial ones
+  gan.discriminator_step(batch(5))
+  gan.generator_step()
+  path = tf.train.Checkpoint(gan=gan).save(str(tmp_path / "ckpt"))
+
+  # A resumed chain keeps its P even though Adam's moments move on: P stays fixed while sampling.
+  restored = BayesianGAN(config)
+  tf.train.Checkpoint(gan=restored).restore(path).assert_consumed()
+  restored.discriminator_step(batch(6), use_adam=True)
+  restored.start_sampling()
+  for a, b in zip(restored.optimizers["sghmc_d"].preconditioners(), expected["d"]):
+    np.testing.assert_array_equal(a.numpy(), b)
+
+
+def test_preconditioner_needs_a_burn_in_and_a_known_name():
+  with pytest.raises(ValueError, match="needs a burn-in"):
+    SamplerConfig(data_size=10, preconditioner="adam")
+  with pytest.raises(ValueError, match="preconditioner must be one of"):
+    SamplerConfig(data_size=10, preconditioner="rmsprop", adam_burn_in=5)

@@ -204,6 +204,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     (["--wasserstein"], "wasserstein"),
     (["--ml", "--ml_ensemble=3"], "either --ml or --ml_ensemble"),
     (["--mlp_hidden=128,x"], "--mlp_hidden must be a comma-separated list of positive integers"),
+    (["--preconditioner=adam", "--burn_in=0"], "it needs a burn-in (--burn_in > 0)"),
 ])
 def test_bad_flags_fail_with_one_line_and_exit_code_2(args, message):
   result = run_subprocess("run_bgan_semi", args, timeout=60)

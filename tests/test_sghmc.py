@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from bgan_tf import losses
-from bgan_tf.sghmc import SGHMC
-from toy_targets import correlated_gaussian, linear_regression, moments_with_tolerance, run_chains
+from bgan_tf.sghmc import PRECONDITIONER_DELTA, SGHMC, preconditioner_from_adam
+from toy_targets import GaussianTarget, correlated_gaussian, linear_regression, moments_with_tolerance, run_chains
 
 
 def _one_step(optimizer, variable, gradient):
@@ -187,3 +187,92 @@ def test_bfloat16_compute_leaves_the_stationary_moments_unchanged():
   mean_est, cov, mean_tol, cov_tol, _ = moments_with_tolerance(draws)
   np.testing.assert_array_less(np.abs(mean_est - target.mean), mean_tol)
   np.testing.assert_array_less(np.abs(cov - target.cov), cov_tol)
+
+
+# ------------------------------------------------------------ preconditioning
+
+
+def test_preconditioned_step_scales_the_drift_by_p_and_the_noise_variance_by_p():
+  lr, friction, data_size, n = 0.02, 0.1, 50, 200_000
+  p = np.where(np.arange(n) % 2 == 0, 4.0, 0.25).astype(np.float32)
+  theta = tf.Variable(tf.zeros([n]))
+  opt = SGHMC(learning_rate=lr, friction=friction, data_size=data_size, preconditioned=True, seed=0)
+  opt.build([theta])
+  opt.set_preconditioner([p])
+  _one_step(opt, theta, np.zeros(n))  # noise only: N(0, 2 alpha (eps / N) T P)
+  base = SGHMC.noise_std(lr, friction, data_size)
+  assert np.std(theta.numpy()[p == 4.0]) == pytest.approx(2.0 * base, rel=0.01)
+  assert np.std(theta.numpy()[p == 0.25]) == pytest.approx(0.5 * base, rel=0.01)
+
+  quiet = SGHMC(learning_rate=lr, friction=friction, data_size=data_size, preconditioned=True, add_noise=False)
+  w = tf.Variable([1.0, -2.0])
+  quiet.build([w])
+  quiet.set_preconditioner([np.array([4.0, 0.25], np.float32)])
+  g1, g2 = np.array([0.5, 1.0]), np.array([-1.0, 2.0])
+  _one_step(quiet, w, g1)
+  _one_step(quiet, w, g2)
+  v1 = -lr * np.array([4.0, 0.25]) * g1
+  v2 = (1 - friction) * v1 - lr * np.array([4.0, 0.25]) * g2
+  np.testing.assert_allclose(w.numpy(), np.array([1.0, -2.0]) + v1 + v2, rtol=1e-6)
+
+
+def test_preconditioned_2017_noise_is_preconditioned_like_a_gradient():
+  lr, data_size = 0.02, 50
+  theta = tf.Variable(tf.zeros([200_000]))
+  opt = SGHMC(learning_rate=lr, friction=0.5, data_size=data_size, noise_form="2017", preconditioned=True, seed=0)
+  opt.build([theta])
+  opt.set_preconditioner([tf.fill([200_000], 3.0)])
+  _one_step(opt, theta, np.zeros(200_000))
+  assert np.std(theta.numpy()) == pytest.approx(3.0 * lr * np.sqrt(2 * 0.01 * 2e-4) / data_size, rel=0.01)
+
+
+def test_a_fixed_preconditioner_leaves_the_stationary_distribution_unchanged():
+  # A badly scaled target (standard deviations 0.2 and 2, correlated), with P
+  # set to its marginal variances (the ideal diagonal mass) and, as a second
+  # case, to a P that is neither that nor uniform: both must sample
+  # N(mean, cov). (The inverse of the ideal P mixes too slowly to test: the
+  # wide coordinate would relax in ~1e4 steps.)
+  target = GaussianTarget(mean=np.array([1.0, -2.0]), cov=np.array([[0.04, 0.16], [0.16, 4.0]]), data_size=100)
+  for p, seed in ((np.diag(target.cov), 5), (np.array([0.1, 1.0]), 6)):
+    theta = tf.Variable(np.zeros((2000, 2), np.float32))
+    opt = SGHMC(learning_rate=0.05, friction=0.05, data_size=target.data_size, preconditioned=True, seed=seed)
+    opt.build([theta])
+    opt.set_preconditioner([np.broadcast_to(p, (2000, 2)).astype(np.float32)])
+    draws = run_chains(opt, theta, target.mean_loss, num_burn_in=2000, num_samples=300, thin=5)
+    mean, cov, mean_tol, cov_tol, _ = moments_with_tolerance(draws)
+    np.testing.assert_array_less(np.abs(mean - target.mean), mean_tol)
+    np.testing.assert_array_less(np.abs(cov - target.cov), cov_tol)
+    assert np.any(np.abs(cov - 1.1 * target.cov) > cov_tol)
+
+
+def test_preconditioner_from_adam_is_one_over_adams_bias_corrected_rms_gradient():
+  gradient = np.array([0.5, -2.0, 1e-9], np.float32)
+  theta = tf.Variable(tf.zeros([3]))
+  adam = tf.keras.optimizers.Adam(1e-3, beta_1=0.5)
+  with pytest.raises(ValueError, match="no step"):
+    adam.build([theta])
+    preconditioner_from_adam(adam, [theta])
+  for _ in range(7):  # a constant gradient: v_hat = g^2 exactly after bias correction
+    adam.apply_gradients([(tf.constant(gradient), theta)])
+  (p,) = preconditioner_from_adam(adam, [theta])
+  np.testing.assert_allclose(p.numpy(), 1.0 / (np.abs(gradient) + PRECONDITIONER_DELTA), rtol=1e-4)
+  assert p.numpy()[2] == pytest.approx(1.0 / PRECONDITIONER_DELTA, rel=1e-3)  # bounded where g ~ 0
+
+
+def test_preconditioner_round_trips_through_a_checkpoint_and_needs_preconditioned(tmp_path):
+  theta = tf.Variable(tf.zeros([4]))
+  opt = SGHMC(learning_rate=0.1, friction=0.1, data_size=10, preconditioned=True, seed=1)
+  opt.build([theta])
+  opt.set_preconditioner([np.array([1.0, 2.0, 3.0, 4.0], np.float32)])
+  path = tf.train.Checkpoint(theta=theta, opt=opt).save(str(tmp_path / "ckpt"))
+  opt2 = SGHMC(learning_rate=0.1, friction=0.1, data_size=10, preconditioned=True, seed=1)
+  theta2 = tf.Variable(tf.zeros([4]))
+  opt2.build([theta2])
+  tf.train.Checkpoint(theta=theta2, opt=opt2).restore(path).assert_consumed()
+  np.testing.assert_array_equal(opt2.preconditioners()[0].numpy(), [1.0, 2.0, 3.0, 4.0])
+
+  plain = SGHMC(learning_rate=0.1, friction=0.1, data_size=10)
+  plain.build([tf.Variable(tf.zeros([4]))])
+  assert plain.preconditioners() == []
+  with pytest.raises(ValueError, match="without a preconditioner"):
+    plain.set_preconditioner([np.ones(4, np.float32)])
