@@ -105,23 +105,17 @@ CANDIDATES = {
     # the switch on (a diagonal mass matrix). Without it the sampler's step
     # eps * g / friction is ~10x below Adam's for the median weight (gradient
     # ~1e-2) and ~4x above it for the first layer (~0.4). With it the step is
-    # Adam's times 1 / friction: friction 0.5 doubles it, 1 (preconditioned
-    # SGLD) matches it. (Friction 0.1, 10x Adam's step, was tried once at the
-    # README's size and the chains' generator loss doubled: not piloted.)
-    "burn1000_precond_f0.5": [
-        "--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--preconditioner=adam", "--friction=0.5"
-    ],
+    # Adam's times 1 / friction: friction 1 (preconditioned SGLD) matches it.
+    # (Friction 0.1, 10x Adam's step, was tried once as a smoke run of the
+    # README command and the chains' generator loss doubled: not piloted.)
+    # pilots.json also holds runs of these with the preconditioner's floor at
+    # 1e-5 (`*_delta1e-5`, and friction 0.5 and prior std 10 variants): there
+    # the biases that batch norm cancels random-walked and the moving averages
+    # lagged (see `sghmc.PRECONDITIONER_DELTA`).
     "burn1000_precond_f1": [
         "--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--preconditioner=adam", "--friction=1"
     ],
-    # Tempering divides the prior's log density by T too, so at T = 0.01 the
-    # prior std 1 acts as 0.1; the preconditioner lets the prior's pull reach
-    # the weights whose gradients are small (P up to 1e3 larger). Prior std 10
-    # keeps the cooled prior at std 1 (a tempered likelihood, not prior).
-    "burn1000_precond_f1_prior10": [
-        "--recipe=bgan_tf", "--burn_in=1000", "--snapshot_every=50", "--preconditioner=adam", "--friction=1",
-        "--prior_std=10"
-    ],
+    "j10_precond_f1": ["--recipe=bgan_tf", "--preconditioner=adam", "--friction=1"] + _BENCH_SIZE,
     # More chains instead of more generators per chain: M = 10 chains of
     # J = 2, each discriminator paired with its own chain's generators (the
     # paper's Algorithm 1), so the posterior has 10 independent modes, as

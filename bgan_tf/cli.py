@@ -341,6 +341,9 @@ def apply_recipe(flag_values, program) -> None:
   values = recipe_values(fv.recipe, program, fv.lr)
   if fv.wasserstein:  # a critic has no logsumexp, J-weighted or feature-matching form
     values.update(objective="mean", real_weight="one", feature_matching=0.0)
+  burn_in = fv.burn_in if fv.burn_in is not None else values.get("burn_in", 0)
+  if not burn_in:  # no Adam burn-in to read scales from: the recipe's preconditioner gives way
+    values["preconditioner"] = "none"
   for name, value in values.items():
     if name in fv and fv[name].value is None:
       fv[name].value = value

@@ -29,21 +29,32 @@ def config(precision="float32"):
   model = ModelConfig(example_shape=(8, 8, 1), num_classes=3, z_dim=6, gf_dim=4, df_dim=4, num_layers=2)
   options = (dict(objective="logsumexp", real_weight="num_gen", feature_matching=1.0)
              if OBJECTIVE == "2017" else {})
-  return GANConfig(model=model, sampler=SamplerConfig(data_size=64, learning_rate=0.01), num_gen=2, num_disc=2,
-                   batch_size=8, seed=5, precision=precision, **options)
+  # The Adam preconditioner: start_sampling assigns it across the replicas.
+  sampler = SamplerConfig(data_size=64, learning_rate=0.01, adam_burn_in=1, preconditioner="adam")
+  return GANConfig(model=model, sampler=sampler, num_gen=2, num_disc=2, batch_size=8, seed=5, precision=precision,
+                   **options)
 
 
 def one_iteration(gan, x, xl, yl, z_d, z_g):
+  gan.discriminator_step(x, xl, yl, z=z_d, use_adam=True)
+  gan.generator_step(z=z_g, x_real=x, use_adam=True)
+  gan.start_sampling()  # sets P once; a restored chain keeps its own
   gan.discriminator_step(x, xl, yl, z=z_d)
   gan.generator_step(z=z_g, x_real=x)
   gan.supervised_step(xl, yl)
-  gan.discriminator_step(x, xl, yl, z=z_d, use_adam=True)
-  gan.generator_step(z=z_g, x_real=x, use_adam=True)
 
 
 def variables(gan):
   models = gan.generators + gan.discriminators + [gan.classifier]
   return [v.numpy() for m in models for v in m.weights]
+
+
+def preconditioners(gan):
+  return [p.numpy() for key in ("sghmc_d", "sghmc_g") for p in gan.optimizers[key].preconditioners()]
+
+
+def max_relative_diff(a, b):
+  return max(float(np.max(np.abs(x - y) / np.abs(y))) for x, y in zip(a, b))
 
 
 def max_diff(a, b):
@@ -89,6 +100,7 @@ def main(out_dir):
   one_iteration(single, x, xl, yl, z_d, z_g)
   one_iteration(mirrored, x, xl, yl, z_d, z_g)
   result = {"iteration_max_abs_diff": max_diff(variables(single), variables(mirrored))}
+  result["preconditioner_max_rel_diff"] = max_relative_diff(preconditioners(single), preconditioners(mirrored))
   result["pool_gradient_diff"] = pool_gradient_diff(mirrored)
 
   # Checkpoints cross strategies in both directions.
@@ -100,6 +112,8 @@ def main(out_dir):
   tf.train.Checkpoint(gan=into_mirrored).restore(single_path).assert_consumed()
   result["restore_mirrored_into_single"] = max_diff(variables(into_single), variables(mirrored))
   result["restore_single_into_mirrored"] = max_diff(variables(into_mirrored), variables(single))
+  result["restored_preconditioners_diff"] = max(max_diff(preconditioners(into_single), preconditioners(mirrored)),
+                                                max_diff(preconditioners(into_mirrored), preconditioners(single)))
   # And training continues identically from the crossed checkpoints.
   one_iteration(into_single, x, xl, yl, z_d, z_g)
   one_iteration(into_mirrored, x, xl, yl, z_d, z_g)

@@ -83,8 +83,32 @@ def test_recipes_fill_every_option_and_differ_where_2017_differs():
   # validation split) and keeps 2017's J for the unsupervised one.
   assert recipe_values("bgan_tf", "semi", 0.005)["real_weight"] == "one"
   assert recipe_values("bgan_tf", "unsupervised", 0.005)["real_weight"] == "num_gen"
+  # Its semi-supervised sampler is preconditioned by the Adam burn-in, at Adam's step (friction 1).
+  semi = recipe_values("bgan_tf", "semi", 0.005)
+  assert (semi["preconditioner"], semi["friction"]) == ("adam", 1.0)
+  assert recipe_values("bgan_tf", "unsupervised", 0.005)["preconditioner"] == "none"
+  assert original["preconditioner"] == "none"
   synth = recipe_values("2017", "synth", 0.01)
   assert (synth["mlp_hidden"], synth["gen_norm"], synth["optimizer"], synth["real_weight"]) == (["1000"], "none",
                                                                                                 "adam", "one")
   with pytest.raises(ValueError, match="recipe"):
     recipe_values("2016", "semi", 0.005)
+
+
+def test_without_a_burn_in_the_recipes_preconditioner_gives_way():
+  from absl import flags
+
+  from bgan_tf import cli
+
+  def resolved(args):
+    values = flags.FlagValues()
+    cli.define_flags("semi", values)
+    values(["prog"] + args)
+    cli.apply_recipe(values, "semi")
+    return values.preconditioner
+
+  assert resolved([]) == "adam"
+  assert resolved(["--burn_in=0"]) == "none"  # nothing to read Adam's scales from
+  assert resolved(["--preconditioner=none"]) == "none"
+  with pytest.raises(flags.IllegalFlagValueError, match="needs a burn-in"):
+    resolved(["--burn_in=0", "--preconditioner=adam"])
