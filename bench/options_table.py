@@ -17,8 +17,9 @@ BASE = os.path.join(REPO, "bench", "results", "semi_supervised_options")
 
 # folder: (label, the extra run_bgan_semi flags it was run with)
 OPTIONS = {
-    "default": ("the `bgan_tf` recipe: logsumexp, real term once, all pairs, feature matching, "
-                "discriminator batch norm, SGHMC friction 0.1, T = 0.01", ""),
+    "default": ("the base, the `bgan_tf` recipe until 2026-12-02 02:00: logsumexp, real term once, all "
+                "pairs, feature matching, discriminator batch norm, SGHMC friction 0.1, no preconditioner, "
+                "T = 0.01", "--preconditioner=none,--friction=0.1"),
     "real_weight_num_gen": ("`--real_weight=num_gen` (the 2017 J-weighted real term; the default before "
                             "2026-12-01 23:30)", "--real_weight=num_gen"),
     "mean_objective":
@@ -26,8 +27,9 @@ OPTIONS = {
     "chain_pairing": ("`--pairing=chain` (the paper's Algorithm 1)", "--pairing=chain"),
     "no_feature_matching": ("`--feature_matching=0`", "--feature_matching=0"),
     "no_disc_norm": ("`--disc_norm=none`", "--disc_norm=none"),
-    "preconditioner_adam": ("`--preconditioner=adam --friction=1` (SGHMC with the burn-in's Adam scales, "
-                            "Adam's step size)", "--preconditioner=adam,--friction=1"),
+    "preconditioner_adam": ("`--preconditioner=adam --friction=1` (SGHMC with the burn-in's Adam scales at "
+                            "Adam's step size: the `bgan_tf` recipe since 2026-12-02 02:00)",
+                            "--preconditioner=adam,--friction=1"),
     "recipe_2017": ("`--recipe=2017` (the 2017 sampler after the same burn-in)", "--recipe=2017"),
 }
 
