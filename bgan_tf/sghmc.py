@@ -166,7 +166,6 @@ class SGHMC(keras.optimizers.Optimizer):
     gradient = tf.convert_to_tensor(gradient)
     index = self._get_variable_index(variable)
     velocity = self._velocities[index]
-    # The 2017 noise is a loss term, so it reaches the weights through P like a gradient.
     preconditioner = self._preconditioners[index] if self.preconditioned else None
     drift = eps * gradient if preconditioner is None else eps * preconditioner * gradient
     new_velocity = (1.0 - self.friction) * velocity - drift
@@ -174,7 +173,7 @@ class SGHMC(keras.optimizers.Optimizer):
       temperature = tf.cast(self._temperature, dtype)
       if self.noise_form == "2017":
         noise_std = eps * NOISE_STD_2017 * tf.sqrt(temperature) / self.data_size
-        if preconditioner is not None:
+        if preconditioner is not None:  # a loss term: it reaches the weights through P like a gradient
           noise_std *= preconditioner
       else:
         # Variance 2 * alpha * eta * T * P with eta = eps / N: the step on grad U.
