@@ -9,6 +9,7 @@ reads flags: every function here takes the parsed `FlagValues` explicitly.
 """
 
 import datetime
+import functools
 import logging as std_logging
 import os
 import random
@@ -21,7 +22,7 @@ from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files
 from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS,
                             PRECONDITIONERS, PRIOR_FORMS, REAL_WEIGHTS, GANConfig, ModelConfig, SamplerConfig,
-                            TrainConfig, check_ensemble_sizes)
+                            TrainConfig, check_ensemble_sizes, check_preconditioner)
 from bgan_tf.errors import ConfigError, NonFiniteLossError, UsageError, UserError, first_line
 from bgan_tf.recipes import RECIPES, recipe_values
 
@@ -189,16 +190,28 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   flags.register_multi_flags_validator(
       ["ml", "num_mcmc"] + ([] if synth else ["num_gen", "num_disc", "ml_ensemble"]) + (["numz"] if synth else []),
       _check_ml_flags, message="", flag_values=flag_values)
-  recipe_burn_in = recipe_values(RECIPES[0], program, 1.0)["burn_in"]  # the same in every recipe
-  flags.register_multi_flags_validator(
-      ["preconditioner", "burn_in"], lambda values: values["preconditioner"] != "adam" or
-      (values["burn_in"] if values["burn_in"] is not None else recipe_burn_in) > 0,
-      message="--preconditioner=adam reads the Adam burn-in's second moments: it needs a burn-in "
-      "(--burn_in > 0)", flag_values=flag_values)
+  flags.register_multi_flags_validator(["preconditioner", "burn_in", "recipe"],
+                                       functools.partial(_check_preconditioner_flags, program), message="",
+                                       flag_values=flag_values)
   if program == "semi":
     flags.register_validator("wasserstein", lambda value: not value,
                              message="--wasserstein is unsupervised: use bin/run_bgan", flag_values=flag_values)
   return names
+
+
+def _check_preconditioner_flags(program, values):
+  # Only a preconditioner asked for on the command line is checked here: a recipe's gives way
+  # when there is no burn-in (apply_recipe). An unset --burn_in takes the recipe's.
+  if values["preconditioner"] is None:
+    return True
+  burn_in = values["burn_in"]
+  if burn_in is None:
+    burn_in = recipe_values(values["recipe"], program, lr=1.0)["burn_in"]  # the burn-in does not depend on lr
+  try:
+    check_preconditioner(values["preconditioner"], burn_in, prefix="--", burn_in_name="burn_in")
+  except ConfigError as error:
+    raise flags.ValidationError(str(error)) from None
+  return True
 
 
 def _check_ml_flags(values):

@@ -16,6 +16,7 @@ __all__ = [
     "SamplerConfig",
     "TrainConfig",
     "check_ensemble_sizes",
+    "check_preconditioner",
     "check_sghmc_settings",
     "gan_config_from_dict",
 ]
@@ -168,10 +169,7 @@ class SamplerConfig:
     _require(self.prior_form in PRIOR_FORMS, f"prior_form must be one of {PRIOR_FORMS}, got {self.prior_form!r}")
     _require(self.supervised_learning_rate is None or self.supervised_learning_rate > 0,
              f"supervised_learning_rate must be > 0, got {self.supervised_learning_rate}")
-    _require(self.preconditioner in PRECONDITIONERS,
-             f"preconditioner must be one of {PRECONDITIONERS}, got {self.preconditioner!r}")
-    _require(self.preconditioner == "none" or self.adam_burn_in > 0,
-             "preconditioner 'adam' reads the Adam burn-in's second moments: it needs a burn-in > 0")
+    check_preconditioner(self.preconditioner, self.adam_burn_in)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,6 +370,27 @@ def check_sghmc_settings(friction: float, data_size: float, temperature: float, 
   _require(data_size >= 1, f"data_size must be >= 1, got {data_size}")
   _require(temperature >= 0, f"temperature must be >= 0, got {temperature}")
   _require(noise_form in NOISE_FORMS, f"noise_form must be one of {NOISE_FORMS}, got {noise_form!r}")
+
+
+def check_preconditioner(preconditioner: str, burn_in: int, prefix: str = "",
+                         burn_in_name: str = "adam_burn_in") -> None:
+  """The preconditioner's rule (`SamplerConfig` and the programs' flags).
+
+  Args:
+    preconditioner, burn_in: as `SamplerConfig.preconditioner` and `adam_burn_in`.
+    prefix: put before the option names in the message ("--" for flags).
+    burn_in_name: the burn-in option's name in the message.
+
+  Raises:
+    ConfigError: an unknown preconditioner, or "adam" without a burn-in to
+      read Adam's second moments from.
+  """
+  _require(preconditioner in PRECONDITIONERS,
+           f"{prefix}preconditioner must be one of {PRECONDITIONERS}, got {preconditioner!r}")
+  _require(
+      preconditioner == "none" or burn_in > 0,
+      f"{prefix}preconditioner=adam reads the Adam burn-in's second moments: it needs a burn-in "
+      f"({prefix}{burn_in_name} > 0)")
 
 
 def gan_config_from_dict(values) -> GANConfig:
