@@ -12,6 +12,13 @@ plus snapshots, `semi_runs.evaluate_run`). The test set is never read.
 
 Results: `pilots.json` (one record per run, merged by (candidate, N, seed))
 and `pilots.md` in --out_dir.
+
+A candidate's flags sit on top of the `bgan_tf` recipe of the day it ran, and
+that recipe has changed (the real term weighted once since 2026-12-01 23:30
+UTC; the preconditioned sampler at friction 1 since 2026-12-02 02:00 UTC). So
+each row also keeps `config`, the run's resolved `config.json`: what actually
+ran. (Rows from before it was recorded got it from their run folders where
+those still existed.)
 """
 
 import gc
@@ -120,7 +127,35 @@ CANDIDATES = {
     # J = 2, each discriminator paired with its own chain's generators (the
     # paper's Algorithm 1), so the posterior has 10 independent modes, as
     # DCGAN-10 has 10 independent members, at about 10 x 2's cost per step.
+    # (The sampler of its day is pinned, so that the name keeps meaning what it
+    # measured; m10_precond_chain below is the same with today's sampler.)
     "m10_chain": [
+        "--recipe=bgan_tf", "--num_gen=2", "--num_mcmc=10", "--pairing=chain", "--burn_in=1000",
+        "--snapshot_every=50", "--max_snapshots=100", "--preconditioner=none", "--friction=0.1"
+    ],
+    # 10 x 2 with the preconditioned sampler and each chain's discriminator
+    # paired with its own chain's 10 generators only. With every pair, both
+    # chains' discriminators learn against the same 20 generators, which
+    # couples the chains; paired by chain they are two independent GANs, as
+    # DCGAN-10's members are independent.
+    "j10_precond_chain": ["--recipe=bgan_tf", "--pairing=chain"] + _BENCH_SIZE,
+    # The temperature with the preconditioned sampler (T = 0.01 was chosen
+    # without it): a warmer chain spreads its samples wider around the mode,
+    # which may calibrate the predictive better, or blur it.
+    "j10_precond_T0.1": ["--recipe=bgan_tf", "--temperature=0.1"] + _BENCH_SIZE,
+    "j10_precond_T1": ["--recipe=bgan_tf", "--temperature=1"] + _BENCH_SIZE,
+    "j10_precond_T0.001": ["--recipe=bgan_tf", "--temperature=0.001"] + _BENCH_SIZE,
+    # The README's size with chains instead of generator samples: M = 4
+    # chains of J = 1, each discriminator with its own generator, at about
+    # the cost of 2 x 2 with every pair (4 generators; 4 discriminator passes
+    # over one fake batch each instead of 2 over two).
+    "burn1000_m4_chain": [
+        "--recipe=bgan_tf", "--num_gen=1", "--num_mcmc=4", "--pairing=chain", "--burn_in=1000",
+        "--snapshot_every=50", "--max_snapshots=40"
+    ],
+    # m10_chain with the preconditioned sampler (m10_chain ran before it was
+    # the recipe's default, with friction 0.1 and no preconditioner).
+    "m10_precond_chain": [
         "--recipe=bgan_tf", "--num_gen=2", "--num_mcmc=10", "--pairing=chain", "--burn_in=1000",
         "--snapshot_every=50", "--max_snapshots=100"
     ],
@@ -195,7 +230,7 @@ def main(argv):
       scores = evaluate_run(run_dir, validation, 500)
       row = {
           "candidate": name, "N": N_LABELED.value, "seed": seed, "flags": args, "train_seconds": round(seconds, 1),
-          **scores
+          "config": load_record(os.path.join(run_dir, "config.json")), **scores
       }
       record["runs"] = [
           r for r in record["runs"] if (r["candidate"], r["N"], r["seed"]) != (name, row["N"], seed)

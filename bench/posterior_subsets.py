@@ -13,7 +13,8 @@ It also reports each sample's own error. The test set is never read.
 
   python bench/posterior_subsets.py --candidates=j10_bgan_tf,j10_real_one,j10_2017
 
-Results: `subsets.json` and `subsets.md` in --out_dir.
+Results: `subsets.json` (merged by (candidate, N, seed), so runs scored earlier
+stay) and `subsets.md` in --out_dir.
 """
 
 import os
@@ -21,7 +22,7 @@ import os
 from absl import app, flags
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
-from semi_runs import mean_std, predictive_scores  # noqa: E402  (bench/semi_runs.py)
+from semi_runs import load_record, mean_std, predictive_scores  # noqa: E402  (bench/semi_runs.py)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -63,6 +64,11 @@ def subset_scores(run_dir, validation):
   return scores, [score([p])[0] for p in probs]
 
 
+def _row_key(row):
+  """(candidate, N, seed); rows written before N was recorded were all N = 100."""
+  return row["candidate"], row.get("N", 100), row["seed"]
+
+
 def markdown(rows):
   out = ["| candidate | subset | seeds | val error % | val NLL | val ECE % |", "|---|---|---|---|---|---|"]
   for candidate in dict.fromkeys(r["candidate"] for r in rows):
@@ -88,11 +94,15 @@ def main(argv):
         continue
       validation = data_lib.hold_out_validation(data_lib.load_dataset("digits"), VALIDATION_SIZE.value, seed)
       scores, each = subset_scores(run_dir, validation)
-      rows.append({"candidate": candidate, "seed": seed, "scores": scores, "sample_errors": each})
+      rows.append(
+          {"candidate": candidate, "N": N_LABELED.value, "seed": seed, "scores": scores, "sample_errors": each})
       print(f"{candidate} seed {seed}: " + ", ".join(f"{k} {100 * v[0]:.1f}%" for k, v in scores.items()),
             flush=True)
+  record_path = os.path.join(OUT_DIR.value, "subsets.json")
+  scored = {_row_key(r) for r in rows}
+  rows = [r for r in load_record(record_path)["runs"] if _row_key(r) not in scored] + rows
   table = markdown(rows)
-  run_files.write_json(os.path.join(OUT_DIR.value, "subsets.json"), {"meta": machine_info(), "runs": rows})
+  run_files.write_json(record_path, {"meta": machine_info(), "runs": rows})
   run_files.write_text(os.path.join(OUT_DIR.value, "subsets.md"), table)
   print(table, end="")
 
