@@ -179,9 +179,10 @@ def markdown_table(record):
   out.write("| candidate | N | seeds | val error % | val NLL | val ECE % | supervised-only error % | models "
             "| s/run |\n")
   out.write("|---|---|---|---|---|---|---|---|---|\n")
-  cells = sorted({(r["candidate"], r["N"]) for r in rows}, key=lambda key:
-                 (key[1] != 100, key[1], list(CANDIDATES).index(key[0])
-                  if key[0] in CANDIDATES else len(CANDIDATES)))
+  # Rows of candidates no longer listed (renamed variants) go last, in the order they were run.
+  cells = sorted(
+      dict.fromkeys((r["candidate"], r["N"]) for r in rows), key=lambda key:
+      (key[1] != 100, key[1], list(CANDIDATES).index(key[0]) if key[0] in CANDIDATES else len(CANDIDATES)))
   for name, n in cells:
     cell = [r for r in rows if (r["candidate"], r["N"]) == (name, n)]
     out.write(f"| {name} | {n} | {len(cell)} | {mean_std([100 * r['test_error'] for r in cell])} | "
