@@ -12,6 +12,7 @@ examples the pilot was scored on, the posterior predictive of:
 It also reports each sample's own error. The test set is never read.
 
   python bench/posterior_subsets.py --candidates=j10_bgan_tf,j10_real_one,j10_2017
+  python bench/posterior_subsets.py --report       # the table from subsets.json
 
 Results: `subsets.json` (merged by (candidate, N, seed), so runs scored earlier
 stay) and `subsets.md` in --out_dir.
@@ -36,6 +37,7 @@ VALIDATION_SIZE = flags.DEFINE_integer("validation_size", 300, "The pilots' --va
 WORK_DIR = flags.DEFINE_string("work_dir", "/tmp/bgan_bench/choose_defaults", "The pilots' run folders.")
 OUT_DIR = flags.DEFINE_string("out_dir", os.path.join(REPO, "bench", "results", "choose_defaults"),
                               "Results folder.")
+REPORT = flags.DEFINE_bool("report", False, "Only rewrite subsets.md from subsets.json.")
 
 SUBSETS = ("chains", "all", "last4", "last8", "last12", "first4")
 
@@ -70,12 +72,12 @@ def _row_key(row):
 
 
 def markdown(rows):
-  out = ["| candidate | subset | seeds | val error % | val NLL | val ECE % |", "|---|---|---|---|---|---|"]
-  for candidate in dict.fromkeys(r["candidate"] for r in rows):
-    cell = [r for r in rows if r["candidate"] == candidate]
+  out = ["| candidate | N | subset | seeds | val error % | val NLL | val ECE % |", "|---|---|---|---|---|---|---|"]
+  for candidate, n in dict.fromkeys(_row_key(r)[:2] for r in rows):
+    cell = [r for r in rows if _row_key(r)[:2] == (candidate, n)]
     for subset in SUBSETS:
       values = [r["scores"][subset] for r in cell]
-      out.append(f"| {candidate} | {subset} | {len(values)} | {mean_std([100 * v[0] for v in values])} | "
+      out.append(f"| {candidate} | {n} | {subset} | {len(values)} | {mean_std([100 * v[0] for v in values])} | "
                  f"{mean_std([v[1] for v in values], 3)} | {mean_std([100 * v[2] for v in values])} |")
   return "\n".join(out) + "\n"
 
@@ -85,6 +87,12 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   from bgan_tf import data as data_lib
   from bgan_tf import run_files
+  record_path = os.path.join(OUT_DIR.value, "subsets.json")
+  if REPORT.value:
+    table = markdown(load_record(record_path)["runs"])
+    run_files.write_text(os.path.join(OUT_DIR.value, "subsets.md"), table)
+    print(table, end="")
+    return
   rows = []
   for candidate in CANDIDATES.value:
     for seed in (int(s) for s in SEEDS.value):
@@ -98,7 +106,6 @@ def main(argv):
           {"candidate": candidate, "N": N_LABELED.value, "seed": seed, "scores": scores, "sample_errors": each})
       print(f"{candidate} seed {seed}: " + ", ".join(f"{k} {100 * v[0]:.1f}%" for k, v in scores.items()),
             flush=True)
-  record_path = os.path.join(OUT_DIR.value, "subsets.json")
   scored = {_row_key(r) for r in rows}
   rows = [r for r in load_record(record_path)["runs"] if _row_key(r) not in scored] + rows
   table = markdown(rows)
