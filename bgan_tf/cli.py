@@ -207,11 +207,7 @@ def _check_preconditioner_flags(program, values):
   burn_in = values["burn_in"]
   if burn_in is None:
     burn_in = recipe_values(values["recipe"], program, lr=1.0)["burn_in"]  # the burn-in does not depend on lr
-  try:
-    check_preconditioner(values["preconditioner"], burn_in, prefix="--", burn_in_name="burn_in")
-  except ConfigError as error:
-    raise flags.ValidationError(str(error)) from None
-  return True
+  return _flag_check(check_preconditioner, values["preconditioner"], burn_in, prefix="--", burn_in_name="burn_in")
 
 
 def _check_ml_flags(values):
@@ -220,8 +216,13 @@ def _check_ml_flags(values):
   sizes = (values.get("num_gen", values.get("numz", 1)), values.get("num_disc", 1), values["num_mcmc"])
   if ensemble and sizes == (1, 1, 1):
     sizes = (ensemble, ensemble, 1)
+  return _flag_check(check_ensemble_sizes, values["ml"], ensemble, *sizes, prefix="--")
+
+
+def _flag_check(check, *args, **kwargs):
+  """Runs a `bgan_tf.config` check for a flag validator: its `ConfigError` becomes the validator's error."""
   try:
-    check_ensemble_sizes(values["ml"], ensemble, *sizes, prefix="--")
+    check(*args, **kwargs)
   except ConfigError as error:
     raise flags.ValidationError(str(error)) from None
   return True
