@@ -23,6 +23,7 @@ those still existed.)
 
 import gc
 import io
+import json
 import os
 import shutil
 import statistics
@@ -208,6 +209,7 @@ def main(argv):
     raise app.UsageError(f"unknown candidates {unknown}; choose from {', '.join(CANDIDATES)}")
   import keras
   from bgan_tf import data as data_lib
+  from bgan_tf.run_dir import CONFIG_FILE
   record["meta"] = machine_info()
   record["meta"]["command"] = " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
   record["meta"]["settings"] = SETTINGS + list(EXTRA.value)
@@ -229,9 +231,11 @@ def main(argv):
       logging.info("pilot %s: run_bgan_semi %s", run_name, " ".join(args))
       results, seconds = run_one(args)
       scores = evaluate_run(run_dir, validation, 500)
+      with open(os.path.join(run_dir, CONFIG_FILE)) as f:  # what ran: the recipe of the day, resolved
+        config = json.load(f)
       row = {
           "candidate": name, "N": N_LABELED.value, "seed": seed, "flags": args, "train_seconds": round(seconds, 1),
-          "config": load_record(os.path.join(run_dir, "config.json")), **scores
+          "config": config, **scores
       }
       record["runs"] = [
           r for r in record["runs"] if (r["candidate"], r["N"], r["seed"]) != (name, row["N"], seed)
