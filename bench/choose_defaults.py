@@ -160,6 +160,25 @@ CANDIDATES = {
         "--recipe=bgan_tf", "--num_gen=2", "--num_mcmc=10", "--pairing=chain", "--burn_in=1000",
         "--snapshot_every=50", "--max_snapshots=100"
     ],
+    # Cyclical SGHMC (Zhang et al., ICLR 2020; --cycle_length): within one
+    # chain, the snapshots of 500 sampler iterations add almost nothing to
+    # the chains alone (subsets.md), i.e. a chain stays in one mode. A cosine
+    # step that restarts each cycle at cycle_peak x the step moves it to
+    # another, and the snapshots are taken at each cycle's small steps. At
+    # the benchmark's size: 5 cycles of 100 iterations, 3 snapshots at the end
+    # of each (80, 90 and 100 iterations in), or 10 cycles of 50 with one.
+    "j10_cyc100_peak4": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                        ["--cycle_length=100", "--cycle_peak=4", "--snapshot_every=10", "--max_snapshots=30"],
+    "j10_cyc100_peak10": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                         ["--cycle_length=100", "--cycle_peak=10", "--snapshot_every=10", "--max_snapshots=30"],
+    "j10_cyc100_peak20": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                         ["--cycle_length=100", "--cycle_peak=20", "--snapshot_every=10", "--max_snapshots=30"],
+    # The README's size (2 x 2) with the same cycles.
+    "burn1000_cyc100_peak10": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--cycle_length=100", "--cycle_peak=10", "--snapshot_every=10",
+        "--max_snapshots=30"
+    ],
+    "j10_cyc50_peak4": ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--cycle_length=50", "--cycle_peak=4"],
 }
 
 CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")
@@ -185,8 +204,13 @@ def markdown_table(record):
       dict.fromkeys((r["candidate"], r["N"]) for r in rows), key=lambda key:
       (key[1] != 100, key[1], list(CANDIDATES).index(key[0]) if key[0] in CANDIDATES else len(CANDIDATES)))
   for name, n in cells:
-    cell = [r for r in rows if (r["candidate"], r["N"]) == (name, n)]
-    out.write(f"| {name} | {n} | {len(cell)} | {mean_std([100 * r['test_error'] for r in cell])} | "
+    ran = [r for r in rows if (r["candidate"], r["N"]) == (name, n)]
+    cell = [r for r in ran if "diverged" not in r]
+    if not cell:
+      out.write(f"| {name} | {n} | {len(ran)} | diverged on every seed | | | | | |\n")
+      continue
+    seeds = f"{len(cell)}" + (f" (+{len(ran) - len(cell)} diverged)" if len(ran) > len(cell) else "")
+    out.write(f"| {name} | {n} | {seeds} | {mean_std([100 * r['test_error'] for r in cell])} | "
               f"{mean_std([r['test_nll'] for r in cell], 3)} | {mean_std([100 * r['test_ece'] for r in cell])} | "
               f"{mean_std([100 * r['supervised_error'] for r in cell])} | {cell[0]['num_models']} | "
               f"{statistics.fmean(r['train_seconds'] for r in cell):.0f} |\n")
@@ -209,6 +233,7 @@ def main(argv):
     raise app.UsageError(f"unknown candidates {unknown}; choose from {', '.join(CANDIDATES)}")
   import keras
   from bgan_tf import data as data_lib
+  from bgan_tf.errors import NonFiniteLossError
   from bgan_tf.run_dir import CONFIG_FILE
   record["meta"] = machine_info()
   record["meta"]["command"] = " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
@@ -229,23 +254,32 @@ def main(argv):
           f"--out_dir={WORK_DIR.value}", f"--run_name={run_name}", "--n_save=500"
       ] + CANDIDATES[name] + list(EXTRA.value))
       logging.info("pilot %s: run_bgan_semi %s", run_name, " ".join(args))
-      results, seconds = run_one(args)
-      scores = evaluate_run(run_dir, validation, 500)
+      try:
+        results, seconds = run_one(args)
+      except NonFiniteLossError as error:
+        # A candidate that blows up is a result too: kept, and counted in the table.
+        logging.warning("pilot %s diverged: %s", run_name, error)
+        scores, seconds = {"diverged": str(error).split(";")[0]}, None  # "non-finite X at iteration N"
+      else:
+        scores = evaluate_run(run_dir, validation, 500)
       with open(os.path.join(run_dir, CONFIG_FILE)) as f:  # what ran: the recipe of the day, resolved
         config = json.load(f)
       row = {
-          "candidate": name, "N": N_LABELED.value, "seed": seed, "flags": args, "train_seconds": round(seconds, 1),
-          "config": config, **scores
+          "candidate": name, "N": N_LABELED.value, "seed": seed, "flags": args,
+          "train_seconds": None if seconds is None else round(seconds, 1), "config": config, **scores
       }
       record["runs"] = [
           r for r in record["runs"] if (r["candidate"], r["N"], r["seed"]) != (name, row["N"], seed)
       ] + [row]
       run_files.write_json(record_path, record)
       run_files.write_text(os.path.join(OUT_DIR.value, "pilots.md"), markdown_table(record))
-      print(
-          f"{run_name}: val error {100 * row['test_error']:.1f}% NLL {row['test_nll']:.3f} "
-          f"(supervised {100 * row['supervised_error']:.1f}%), {row['num_models']} models, {seconds:.0f} s",
-          flush=True)
+      if "diverged" in row:
+        print(f"{run_name}: diverged ({row['diverged']})", flush=True)
+      else:
+        print(
+            f"{run_name}: val error {100 * row['test_error']:.1f}% NLL {row['test_nll']:.3f} "
+            f"(supervised {100 * row['supervised_error']:.1f}%), {row['num_models']} models, {seconds:.0f} s",
+            flush=True)
       keras.backend.clear_session()
       gc.collect()
   print(markdown_table(record), end="")

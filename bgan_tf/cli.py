@@ -43,6 +43,12 @@ _SAMPLER_AND_OBJECTIVE_FLAGS = (
      "SGHMC preconditioner: 'none' (one step size for every weight) or 'adam' (each weight's step scaled by "
      "the Adam burn-in's 1/sqrt(v_hat), fixed from the switch on; needs --burn_in > 0).",
      dict(enum_values=list(PRECONDITIONERS))),
+    ("integer", "cycle_length",
+     "If > 0, cyclical SGHMC: after burn-in the sampler's step follows a cosine from --cycle_peak x the "
+     "step down towards 0, restarting every cycle_length iterations, and snapshots are taken only in each "
+     "cycle's last quarter (Zhang et al., ICLR 2020). 0: off.", dict(lower_bound=0)),
+    ("float", "cycle_peak", "With --cycle_length: the step factor at each cycle's start.",
+     dict(lower_bound=1e-12)),
     ("enum", "prior", "Weight prior: 'gaussian' (N(0, prior_std^2) on every weight) or '2017' (the original's "
      "mean-per-variable penalty).", dict(enum_values=list(PRIOR_FORMS))),
     ("enum", "disc_norm",
@@ -193,6 +199,9 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   flags.register_multi_flags_validator(["preconditioner", "burn_in", "recipe"],
                                        functools.partial(_check_preconditioner_flags, program), message="",
                                        flag_values=flag_values)
+  flags.register_multi_flags_validator(
+      ["cycle_length", "optimizer", "recipe", "ml"] + ([] if synth else ["ml_ensemble"]),
+      functools.partial(_check_cycle_flags, program), message="", flag_values=flag_values)
   if program == "semi":
     flags.register_validator("wasserstein", lambda value: not value,
                              message="--wasserstein is unsupervised: use bin/run_bgan", flag_values=flag_values)
@@ -217,6 +226,19 @@ def _check_ml_flags(values):
   if ensemble and sizes == (1, 1, 1):
     sizes = (ensemble, ensemble, 1)
   return _flag_check(check_ensemble_sizes, values["ml"], ensemble, *sizes, prefix="--")
+
+
+def _check_cycle_flags(program, values):
+  # The cycles scale the sampler's step: with Adam throughout (--ml, --ml_ensemble,
+  # --optimizer=adam, bgan_synth's recipe) there is none, and the flag would do nothing.
+  if not values["cycle_length"]:  # off, or left to the recipe (which gives way to Adam: apply_recipe)
+    return True
+  if values["ml"] or values.get("ml_ensemble"):
+    raise flags.ValidationError("--cycle_length acts on the SGHMC sampler; --ml and --ml_ensemble train with Adam")
+  optimizer = values["optimizer"] or recipe_values(values["recipe"], program, lr=1.0)["optimizer"]
+  if optimizer == "adam":
+    raise flags.ValidationError("--cycle_length acts on the SGHMC sampler; the optimizer here is Adam throughout")
+  return True
 
 
 def _flag_check(check, *args, **kwargs):
@@ -358,6 +380,9 @@ def apply_recipe(flag_values, program) -> None:
   burn_in = fv.burn_in if fv.burn_in is not None else values.get("burn_in", 0)
   if not burn_in:  # no Adam burn-in to read scales from: the recipe's preconditioner gives way
     values["preconditioner"] = "none"
+  if (fv.optimizer or values.get("optimizer")) == "adam" or ("ml" in fv and fv.ml) or \
+      ("ml_ensemble" in fv and fv.ml_ensemble):
+    values["cycle_length"] = 0  # no sampler step to cycle: the recipe's cycles give way
   for name, value in values.items():
     if name in fv and fv[name].value is None:
       fv[name].value = value
@@ -401,7 +426,7 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
                       num_labeled=fv.N if semi else 0, eval_batch_size=fv.eval_batch_size,
                       tensorboard=fv.tensorboard, save_samples=False if synth else fv.save_samples,
                       save_weights=fv.save_weights, data_seed=fv.random_seed, snapshot_every=fv.snapshot_every,
-                      max_snapshots=fv.max_snapshots)
+                      max_snapshots=fv.max_snapshots, cycle_length=fv.cycle_length, cycle_peak=fv.cycle_peak)
   return gan, train
 
 

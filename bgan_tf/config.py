@@ -303,6 +303,11 @@ class TrainConfig:
       posterior snapshots every this many iterations (0: never).
     max_snapshots: snapshots kept (the oldest are replaced); the exported
       ensemble is the chains plus these.
+    cycle_length: if > 0, the sampler's step follows a cosine that restarts
+      every cycle_length iterations after burn-in, and snapshots are taken
+      only at each cycle's small steps (cyclical SG-MCMC, Zhang et al. 2020;
+      `bgan_tf.schedules`). 0: the 2017 schedule alone.
+    cycle_peak: the step factor at each cycle's start.
   """
 
   train_iter: int = 50000
@@ -320,6 +325,8 @@ class TrainConfig:
   data_seed: int = 0
   snapshot_every: int = 1000
   max_snapshots: int = 20
+  cycle_length: int = 0
+  cycle_peak: float = 1.0
 
   def __post_init__(self):
     for name in ("train_iter", "n_save", "checkpoint_every", "max_checkpoints", "eval_batch_size",
@@ -331,6 +338,10 @@ class TrainConfig:
     _require(self.num_labeled >= 0, f"N (num_labeled) must be >= 0, got {self.num_labeled}")
     _require(self.lr_decay >= 0, f"lr_decay must be >= 0, got {self.lr_decay}")
     _require(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+    _require(self.cycle_length >= 0, f"cycle_length must be >= 0, got {self.cycle_length}")
+    _require(self.cycle_peak > 0, f"cycle_peak must be > 0, got {self.cycle_peak}")
+    _require(self.cycle_length == 0 or self.optimizer == "sghmc",
+             "cycle_length needs the sghmc optimizer: the cycles act on the sampler's step")
 
 
 def check_ensemble_sizes(ml: bool, ml_ensemble: int, num_gen: int, num_disc: int, num_mcmc: int,

@@ -91,6 +91,8 @@ def recipe_values(recipe: str, program: str, lr: float) -> Dict[str, object]:
         "temperature": 1.0,
         "adam_lr": lr,
         "burn_in": 5000,
+        "cycle_length": 0,
+        "cycle_peak": 1.0,
         "sup_lr": SUPERVISED_LR_FRACTION_2017 * lr if semi else None,
     }
   return {
@@ -109,6 +111,8 @@ def recipe_values(recipe: str, program: str, lr: float) -> Dict[str, object]:
       "temperature": 0.01,
       "adam_lr": lr,
       "burn_in": 5000,
+      "cycle_length": 0,
+      "cycle_peak": 1.0,
       "sup_lr": SUPERVISED_LR_FRACTION_2017 * lr if semi else None,
   }
 
@@ -142,5 +146,7 @@ def _synth_values(recipe, lr):
       "temperature": 1.0,
       "adam_lr": lr,
       "burn_in": 0,
+      "cycle_length": 0,
+      "cycle_peak": 1.0,
       "prior_std": 10.0,
   }

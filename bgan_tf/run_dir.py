@@ -146,6 +146,8 @@ def write_run_record(run_dir: str, flag_lines: Sequence[str], configs: Mapping[s
     with open(config_path) as f:
       saved = _flatten(json.load(f))
     current = _flatten(record)
+    # A run recorded before an option existed ran at the option's default.
+    saved = {**_field_defaults(configs), **saved}
     changed = sorted(key for key in set(saved) | set(current)
                      if key != "train.train_iter" and saved.get(key) != current.get(key))
     if changed:
@@ -339,6 +341,20 @@ def _why_unreadable(path):
 
 def _describe_damage(error, path):
   return first_line(first_line(error).replace(path, os.path.basename(path)), max_length=160)
+
+
+def _field_defaults(configs, prefix=""):
+  """{"train.cycle_length": 0, ...}: the default of every config field that has one, as JSON values."""
+  defaults = {}
+  for name, config in configs.items():
+    for field in dataclasses.fields(config):
+      key = f"{prefix}{name}.{field.name}"
+      value = getattr(config, field.name)
+      if dataclasses.is_dataclass(value):
+        defaults.update(_field_defaults({field.name: value}, f"{prefix}{name}."))
+      elif field.default is not dataclasses.MISSING:
+        defaults[key] = json.loads(json.dumps(field.default))
+  return defaults
 
 
 def _flatten(tree, prefix=""):

@@ -11,7 +11,6 @@ uninterrupted one.
 """
 
 import io
-import math
 import os
 import tempfile
 import time
@@ -25,6 +24,7 @@ from bgan_tf import data as data_lib
 from bgan_tf import metrics as metrics_lib
 from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files, summaries
+from bgan_tf.schedules import cycle_factor, is_snapshot_iteration, learning_rate_factor
 from bgan_tf.bgan import BayesianGAN
 from bgan_tf.config import GANConfig, TrainConfig
 from bgan_tf.errors import NonFiniteLossError, RunError
@@ -57,11 +57,6 @@ class TrainResult(NamedTuple):
 
   results: Dict[str, object]
   hook_history: Dict[str, list]
-
-
-def learning_rate_factor(iteration: int, batch_size: int, data_size: int, lr_decay: float) -> float:
-  """exp(-lr_decay * min(1, iteration * batch_size / data_size)): the 2017 schedule."""
-  return math.exp(-lr_decay * min(1.0, iteration * batch_size / float(data_size)))
 
 
 def evaluate_accuracy(gan: BayesianGAN, dataset, batch_size: int, snapshots=()) -> Dict[str, float]:
@@ -191,7 +186,8 @@ class _Loop:
     for it in range(start, tc.train_iter):
       step_start = time.perf_counter()
       factor = learning_rate_factor(it, cfg.batch_size, cfg.sampler.data_size, tc.lr_decay)
-      self.gan.set_learning_rate(sghmc_learning_rate=cfg.sampler.learning_rate * factor,
+      sampler_factor = factor * cycle_factor(it, cfg.sampler.adam_burn_in, tc.cycle_length, tc.cycle_peak)
+      self.gan.set_learning_rate(sghmc_learning_rate=cfg.sampler.learning_rate * sampler_factor,
                                  adam_learning_rate=cfg.sampler.adam_learning_rate * factor,
                                  classifier_learning_rate=cfg.sampler.supervised_learning_rate)
       use_adam = tc.optimizer == "adam" or it < cfg.sampler.adam_burn_in
@@ -218,10 +214,10 @@ class _Loop:
       self._run_hooks(done)
       if done % tc.n_save == 0 or done == tc.train_iter:
         rate = interval_steps / max(step_seconds, 1e-9)
-        self._report(done, metrics, rate, factor)
+        self._report(done, metrics, rate, sampler_factor)
         interval_steps, step_seconds = 0, 0.0
       burn_in = cfg.sampler.adam_burn_in
-      if self.snapshots.capacity and done > burn_in and (done - burn_in) % tc.snapshot_every == 0:
+      if self.snapshots.capacity and is_snapshot_iteration(done, burn_in, tc.snapshot_every, tc.cycle_length):
         self.snapshots.add(self.gan.discriminators, done)
       if done % tc.checkpoint_every == 0 or done == tc.train_iter:
         self.manager.save(checkpoint_number=done)

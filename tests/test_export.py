@@ -106,7 +106,7 @@ def runs(tmp_path_factory):
   run_in_process(
       "semi", TINY + [
           "--N=20", "--num_gen=2", "--num_mcmc=2", "--train_iter=11", "--n_save=5", "--snapshot_every=2",
-          "--max_snapshots=3", f"--out_dir={out_dir}", "--run_name=semi", "--notensorboard"
+          "--max_snapshots=3", "--cycle_length=0", f"--out_dir={out_dir}", "--run_name=semi", "--notensorboard"
       ])
   run_in_process(
       "unsupervised", TINY +

@@ -403,7 +403,7 @@ def test_posterior_snapshots_are_checkpointed_and_restored(tmp_path):
   run_in_process(
       "semi", TINY + [
           "--N=20", "--num_gen=2", "--num_mcmc=2", "--train_iter=10", "--n_save=5", "--snapshot_every=2",
-          "--max_snapshots=3", f"--out_dir={tmp_path}", "--run_name=snap"
+          "--max_snapshots=3", "--cycle_length=0", f"--out_dir={tmp_path}", "--run_name=snap"
       ])
   restored = restore_run(str(tmp_path / "snap"))
   assert restored.iteration == 10

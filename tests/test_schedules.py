@@ -1,0 +1,127 @@
+"""The iteration schedules (`bgan_tf.schedules`) and the training loop's use of them."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from absl import flags
+
+from bgan_tf import cli
+from bgan_tf.config import TrainConfig
+from bgan_tf.errors import ConfigError
+from bgan_tf.schedules import cycle_factor, is_snapshot_iteration, learning_rate_factor
+
+TINY = [
+    "--dataset=digits", "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
+    "--eval_batch_size=100", "--lr_decay=0", "--notensorboard"
+]
+
+
+def test_learning_rate_factor_decays_over_the_first_epoch_then_holds():
+  assert learning_rate_factor(0, 32, 320, 3.0) == 1.0
+  assert learning_rate_factor(5, 32, 320, 3.0) == pytest.approx(math.exp(-1.5))
+  assert learning_rate_factor(10, 32, 320, 3.0) == learning_rate_factor(1000, 32, 320, 3.0) == pytest.approx(
+      math.exp(-3.0))
+
+
+def test_cycle_factor_is_a_restarting_cosine_after_burn_in():
+  burn_in, length, peak = 10, 8, 4.0
+  assert [cycle_factor(it, burn_in, length, peak) for it in range(burn_in)] == [1.0] * burn_in
+  one_cycle = [cycle_factor(burn_in + k, burn_in, length, peak) for k in range(length)]
+  assert one_cycle[0] == peak
+  assert one_cycle[length // 2] == pytest.approx(peak / 2)
+  assert all(a > b for a, b in zip(one_cycle, one_cycle[1:]))  # falls through the cycle
+  assert one_cycle[-1] == pytest.approx(peak * (1 + math.cos(math.pi * 7 / 8)) / 2)
+  later = [cycle_factor(burn_in + 3 * length + k, burn_in, length, peak) for k in range(length)]
+  assert later == one_cycle  # every cycle restarts at the peak
+  assert cycle_factor(500, burn_in, 0, peak) == 1.0  # off
+
+
+def test_snapshots_with_cycles_fall_in_each_cycles_last_quarter():
+
+  def taken(snapshot_every, cycle_length, burn_in=10, end=210):
+    return [
+        done for done in range(1, end + 1) if is_snapshot_iteration(done, burn_in, snapshot_every, cycle_length)
+    ]
+
+  assert taken(50, 0) == [60, 110, 160, 210]
+  assert taken(50, 50) == [60, 110, 160, 210]  # one per cycle, at its end
+  assert taken(10, 100) == [90, 100, 110, 190, 200, 210]  # 80, 90 and 100 iterations into each cycle
+  assert taken(10, 100, end=120) == [90, 100, 110]
+  assert taken(0, 100) == []
+  assert taken(25, 100) == [110, 210]  # 75 iterations in is not past three quarters
+
+
+def test_train_config_checks_the_cycle_settings():
+  with pytest.raises(ConfigError, match="cycle_length must be >= 0"):
+    TrainConfig(cycle_length=-1)
+  with pytest.raises(ConfigError, match="cycle_peak must be > 0"):
+    TrainConfig(cycle_peak=0.0)
+  with pytest.raises(ConfigError, match="needs the sghmc optimizer"):
+    TrainConfig(cycle_length=10, optimizer="adam")
+
+
+@pytest.mark.parametrize(
+    "program,args,message",
+    [
+        ("semi", ["--cycle_length=10", "--ml"], "--ml and --ml_ensemble train with Adam"),
+        ("semi", ["--cycle_length=10", "--ml_ensemble=2"], "--ml and --ml_ensemble train with Adam"),
+        ("semi", ["--cycle_length=10", "--optimizer=adam"], "Adam throughout"),
+        ("synth", ["--cycle_length=10"], "Adam throughout"),  # bgan_synth's recipe: Adam
+        ("semi", ["--cycle_peak=0"], "cycle_peak"),
+    ])
+def test_cycles_without_a_sampler_are_a_flag_error(program, args, message):
+  values = flags.FlagValues()
+  cli.define_flags(program, values)
+  with pytest.raises(flags.IllegalFlagValueError, match=message):
+    values(["prog"] + args)
+
+
+def test_a_cyclical_run_steps_and_snapshots_on_the_schedule(tmp_path):
+  from bgan_tf.run_dir import restore_run
+  from bgan_tf.train import Hook
+
+  steps = []
+
+  def record_step(gan, done):
+    steps.append(float(gan.optimizers["sghmc_d"].learning_rate.numpy()))
+    return {}
+
+  values = flags.FlagValues()
+  names = cli.define_flags("semi", values)
+  values(["prog"] + TINY + [
+      "--N=20", "--burn_in=2", "--lr=0.01", "--train_iter=10", "--n_save=5", "--cycle_length=4", "--cycle_peak=3",
+      "--snapshot_every=1", "--max_snapshots=10", f"--out_dir={tmp_path}", "--run_name=cyc"
+  ])
+  cli.main_train(values, "semi", names, hooks_fn=lambda dataset, run_dir: [Hook(1, record_step)])
+  # The step set for each SGHMC iteration (3..10, 1-based): 0.01 x the cosine, two cycles of 4.
+  expected = [0.01 * cycle_factor(it, 2, 4, 3.0) for it in range(2, 10)]
+  np.testing.assert_allclose(steps[2:], expected, rtol=1e-6)
+  assert max(steps[2:]) == pytest.approx(0.03)
+  restored = restore_run(str(tmp_path / "cyc"))
+  # One snapshot per cycle end (iterations 6 and 10), one per chain.
+  assert int(restored.snapshots.num_added.numpy()) == 2
+  assert sorted(set(restored.snapshots.slot_iterations.numpy().tolist()) - {-1}) == [6, 10]
+  with open(tmp_path / "cyc" / "config.json") as f:
+    assert json.load(f)["train"]["cycle_length"] == 4
+  with open(tmp_path / "cyc" / "results_10.json") as f:
+    assert json.load(f)["learning_rate"] == pytest.approx(0.01 * cycle_factor(9, 2, 4, 3.0))
+
+
+def test_a_run_recorded_before_the_cycle_options_resumes_at_their_defaults(tmp_path):
+  from bgan_tf.errors import RunError
+  from bgan_tf.run_dir import CONFIG_FILE, write_run_record
+
+  folder = str(tmp_path / "old")
+  write_run_record(folder, ["--N=100"], {"train": TrainConfig()}, resume=False)
+  with open(tmp_path / "old" / CONFIG_FILE) as f:
+    record = json.load(f)
+  del record["train"]["cycle_length"], record["train"]["cycle_peak"]  # as written before they existed
+  with open(tmp_path / "old" / CONFIG_FILE, "w") as f:
+    json.dump(record, f)
+  write_run_record(folder, ["--N=100"], {"train": TrainConfig(train_iter=60000)}, resume=True)
+  with open(tmp_path / "old" / CONFIG_FILE, "w") as f:
+    json.dump(record, f)
+  with pytest.raises(RunError, match="train.cycle_length"):
+    write_run_record(folder, ["--N=100"], {"train": TrainConfig(cycle_length=5)}, resume=True)
