@@ -32,7 +32,7 @@ import sys
 from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
-from semi_runs import evaluate_run, load_record, mean_std, run_one  # noqa: E402  (bench/semi_runs.py)
+from semi_runs import NonFinitePredictiveError, evaluate_run, load_record, mean_std, run_one  # noqa: E402  (bench/semi_runs.py)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -163,22 +163,22 @@ CANDIDATES = {
     # Cyclical SGHMC (Zhang et al., ICLR 2020; --cycle_length): within one
     # chain, the snapshots of 500 sampler iterations add almost nothing to
     # the chains alone (subsets.md), i.e. a chain stays in one mode. A cosine
-    # step that restarts each cycle at cycle_peak x the step moves it to
-    # another, and the snapshots are taken at each cycle's small steps. At
-    # the benchmark's size: 5 cycles of 100 iterations, 3 snapshots at the end
-    # of each (80, 90 and 100 iterations in), or 10 cycles of 50 with one.
-    "j10_cyc100_peak4": ["--recipe=bgan_tf"] + _BENCH_SIZE +
-                        ["--cycle_length=100", "--cycle_peak=4", "--snapshot_every=10", "--max_snapshots=30"],
-    "j10_cyc100_peak10": ["--recipe=bgan_tf"] + _BENCH_SIZE +
-                         ["--cycle_length=100", "--cycle_peak=10", "--snapshot_every=10", "--max_snapshots=30"],
-    "j10_cyc100_peak20": ["--recipe=bgan_tf"] + _BENCH_SIZE +
-                         ["--cycle_length=100", "--cycle_peak=20", "--snapshot_every=10", "--max_snapshots=30"],
+    # step that restarts each cycle at cycle_peak x --lr moves it to another,
+    # and the snapshots are taken at each cycle's small steps. At the
+    # benchmark's size: 5 cycles of 100 iterations, 3 snapshots at the end of
+    # each (80, 90 and 100 iterations in). pilots.json also holds the first
+    # runs of this (`j10_cyc100_peak4/10`, `j10_cyc50_peak4`,
+    # `burn1000_cyc100_peak10`, commit 2818ffc), whose peak multiplied the
+    # decayed step (lr x e^-3) instead of --lr: peak 10 there is 0.498 here.
+    "j10_cyc100_peak0.5": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                          ["--cycle_length=100", "--cycle_peak=0.5", "--snapshot_every=10", "--max_snapshots=30"],
+    "j10_cyc100_peak1": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                        ["--cycle_length=100", "--cycle_peak=1", "--snapshot_every=10", "--max_snapshots=30"],
     # The README's size (2 x 2) with the same cycles.
-    "burn1000_cyc100_peak10": [
-        "--recipe=bgan_tf", "--burn_in=1000", "--cycle_length=100", "--cycle_peak=10", "--snapshot_every=10",
+    "burn1000_cyc100_peak0.5": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--cycle_length=100", "--cycle_peak=0.5", "--snapshot_every=10",
         "--max_snapshots=30"
     ],
-    "j10_cyc50_peak4": ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--cycle_length=50", "--cycle_peak=4"],
 }
 
 CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")
@@ -254,14 +254,17 @@ def main(argv):
           f"--out_dir={WORK_DIR.value}", f"--run_name={run_name}", "--n_save=500"
       ] + CANDIDATES[name] + list(EXTRA.value))
       logging.info("pilot %s: run_bgan_semi %s", run_name, " ".join(args))
+      # A candidate that blows up is a result too: kept, and counted in the table.
+      seconds = None
       try:
         results, seconds = run_one(args)
-      except NonFiniteLossError as error:
-        # A candidate that blows up is a result too: kept, and counted in the table.
-        logging.warning("pilot %s diverged: %s", run_name, error)
-        scores, seconds = {"diverged": str(error).split(";")[0]}, None  # "non-finite X at iteration N"
-      else:
         scores = evaluate_run(run_dir, validation, 500)
+      except (NonFiniteLossError, NonFinitePredictiveError) as error:
+        logging.warning("pilot %s diverged: %s", run_name, error)
+        scores = {"diverged": str(error).split(";")[0]}  # "non-finite X at iteration N"
+        if seconds is not None:  # the losses stayed finite: say how large they grew
+          scores["diverged"] += (f" (last losses: discriminator {max(results['disc_losses']):.3g}, "
+                                 f"generator {max(results['gen_losses']):.3g})")
       with open(os.path.join(run_dir, CONFIG_FILE)) as f:  # what ran: the recipe of the day, resolved
         config = json.load(f)
       row = {

@@ -12,7 +12,7 @@ import time
 
 from absl import flags
 
-__all__ = ["evaluate_run", "load_record", "mean_std", "predictive_scores", "run_one"]
+__all__ = ["NonFinitePredictiveError", "evaluate_run", "load_record", "mean_std", "predictive_scores", "run_one"]
 
 
 def load_record(path):
@@ -54,6 +54,10 @@ def predictive_scores(probs, labels, prefix):
   }
 
 
+class NonFinitePredictiveError(ValueError):
+  """A run ended with finite losses but a predictive that is not a probability (its weights blew up)."""
+
+
 def evaluate_run(run_dir, dataset, batch_size):
   """Test error, NLL and ECE of a run's predictive and of its supervised baseline.
 
@@ -64,6 +68,9 @@ def evaluate_run(run_dir, dataset, batch_size):
   Returns:
     dict of floats (error and ECE as fractions, NLL in nats) and the number
     of discriminators averaged.
+
+  Raises:
+    NonFinitePredictiveError: the predictive has NaN or Inf entries.
   """
   import numpy as np
   import tensorflow as tf
@@ -78,6 +85,8 @@ def evaluate_run(run_dir, dataset, batch_size):
     supervised.append(run.gan.classifier_predict_proba(x).numpy().astype(np.float64))
     labels.append(y.numpy())
   probs, supervised, labels = np.concatenate(probs), np.concatenate(supervised), np.concatenate(labels)
+  if not np.all(np.isfinite(probs)):
+    raise NonFinitePredictiveError(f"non-finite predictive probabilities at iteration {run.iteration}")
   return {
       **predictive_scores(probs, labels, "test"),
       **predictive_scores(supervised, labels, "supervised"), "num_models": len(models), "iteration": run.iteration

@@ -74,23 +74,25 @@ COLUMN_NAMES = {
 #     2017 networks, losses and Adam schedule, lr 0.005 decayed by e^-3 over
 #     the first epoch; its SGHMC settings) with the burn-in chosen on a
 #     validation split (bench/choose_defaults.py): 1000 Adam iterations, then
-#     500 of SGHMC with a snapshot every 50.
+#     500 of the recipe's cyclical SGHMC (5 cycles of 100), a snapshot every
+#     10 iterations of each cycle's last quarter (3 per cycle).
 #   paper: the 2017 run_bgan_semi defaults (DCGAN of 4 layers, gf 64, df 96,
 #     batch 64, lr 0.005 decayed by e^-3 over the first epoch, 5000 Adam
 #     burn-in iterations).
 PRESETS = {
     "digits":
         dict(dataset="digits", N=["50", "100", "200"], num_layers=2, gf_dim=32, df_dim=32, z_dim=100,
-             batch_size=32, train_iter=1500, burn_in=1000, lr=0.005, lr_decay=3.0, adam_lr=None, snapshot_every=50,
-             max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10, recipe="bgan_tf"),
+             batch_size=32, train_iter=1500, burn_in=1000, lr=0.005, lr_decay=3.0, adam_lr=None, snapshot_every=10,
+             max_snapshots=30, cycle_length=None, num_gen=10, num_mcmc=2, ensemble_size=10, recipe="bgan_tf"),
     "paper":
         dict(dataset="cifar", N=["4000"], num_layers=4, gf_dim=64, df_dim=96, z_dim=100, batch_size=64,
              train_iter=50000, burn_in=5000, lr=0.005, lr_decay=3.0, adam_lr=None, snapshot_every=1000,
-             max_snapshots=20, num_gen=10, num_mcmc=2, ensemble_size=10, recipe="bgan_tf"),
+             max_snapshots=20, cycle_length=None, num_gen=10, num_mcmc=2, ensemble_size=10, recipe="bgan_tf"),
 }
 # --quick: a tiny budget that exercises every step end to end in about 2 minutes.
 QUICK = dict(dataset="digits", N=["50"], seeds=["0", "1"], num_layers=2, gf_dim=16, df_dim=16, z_dim=16,
-             batch_size=32, train_iter=150, burn_in=100, snapshot_every=20, num_gen=2, num_mcmc=2, ensemble_size=2)
+             batch_size=32, train_iter=150, burn_in=100, snapshot_every=5, cycle_length=25, num_gen=2, num_mcmc=2,
+             ensemble_size=2)
 
 PRESET = flags.DEFINE_enum("preset", "digits", list(PRESETS), "Default settings; explicit flags override them.")
 QUICK_MODE = flags.DEFINE_bool("quick", False, "A ~2-minute run with a tiny budget, to check the program.")
@@ -119,14 +121,16 @@ SNAPSHOT_EVERY = flags.DEFINE_integer("snapshot_every", None, "Posterior snapsho
 RECIPE = flags.DEFINE_string("recipe", None, "run_bgan_semi --recipe (bgan_tf or 2017).")
 EXTRA_FLAGS = flags.DEFINE_list("extra_flags", [], "More run_bgan_semi flags for every run, e.g. --pairing=chain.")
 MAX_SNAPSHOTS = flags.DEFINE_integer("max_snapshots", None, "Posterior snapshots kept.")
+CYCLE_LENGTH = flags.DEFINE_integer("cycle_length", None,
+                                    "run_bgan_semi --cycle_length of the Bayesian runs (default: the recipe's).")
 EVAL_BATCH_SIZE = flags.DEFINE_integer("eval_batch_size", 500, "Test-set evaluation batch size.")
 WORK_DIR = flags.DEFINE_string("work_dir", None, f"Run folders (checkpoints); default {DEFAULT_WORK_DIR}[_quick].")
 OUT_DIR = flags.DEFINE_string(
     "out_dir", None, "Results folder; default bench/results/semi_supervised (--quick: WORK_DIR/results).")
 
 _SETTING_NAMES = ("dataset", "num_layers", "gf_dim", "df_dim", "z_dim", "batch_size", "train_iter", "burn_in",
-                  "lr", "lr_decay", "adam_lr", "snapshot_every", "max_snapshots", "num_gen", "num_mcmc",
-                  "ensemble_size", "recipe")
+                  "lr", "lr_decay", "adam_lr", "snapshot_every", "max_snapshots", "cycle_length", "num_gen",
+                  "num_mcmc", "ensemble_size", "recipe")
 
 
 def resolve_settings():
@@ -148,7 +152,9 @@ def resolve_settings():
 def method_flags(method, settings):
   """The run_bgan_semi flags that select `method`; everything else is shared."""
   if method == "bayes":
-    return [f"--num_gen={settings['num_gen']}", f"--num_mcmc={settings['num_mcmc']}"]
+    # The cycles are the sampler's: the ML methods train with Adam and take no --cycle_length.
+    cycles = [] if settings.get("cycle_length") is None else [f"--cycle_length={settings['cycle_length']}"]
+    return [f"--num_gen={settings['num_gen']}", f"--num_mcmc={settings['num_mcmc']}"] + cycles
   if method == "ml":
     return ["--ml"]
   if method == "ml_ensemble":

@@ -44,10 +44,10 @@ _SAMPLER_AND_OBJECTIVE_FLAGS = (
      "the Adam burn-in's 1/sqrt(v_hat), fixed from the switch on; needs --burn_in > 0).",
      dict(enum_values=list(PRECONDITIONERS))),
     ("integer", "cycle_length",
-     "If > 0, cyclical SGHMC: after burn-in the sampler's step follows a cosine from --cycle_peak x the "
-     "step down towards 0, restarting every cycle_length iterations, and snapshots are taken only in each "
-     "cycle's last quarter (Zhang et al., ICLR 2020). 0: off.", dict(lower_bound=0)),
-    ("float", "cycle_peak", "With --cycle_length: the step factor at each cycle's start.",
+     "If > 0, cyclical SGHMC: after burn-in the sampler's step follows a cosine from --cycle_peak x --lr "
+     "down towards 0 (in place of --lr_decay), restarting every cycle_length iterations, and snapshots are "
+     "taken only in each cycle's last quarter (Zhang et al., ICLR 2020). 0: off.", dict(lower_bound=0)),
+    ("float", "cycle_peak", "With --cycle_length: the step at each cycle's start, as a fraction of --lr.",
      dict(lower_bound=1e-12)),
     ("enum", "prior", "Weight prior: 'gaussian' (N(0, prior_std^2) on every weight) or '2017' (the original's "
      "mean-per-variable penalty).", dict(enum_values=list(PRIOR_FORMS))),

@@ -303,11 +303,12 @@ class TrainConfig:
       posterior snapshots every this many iterations (0: never).
     max_snapshots: snapshots kept (the oldest are replaced); the exported
       ensemble is the chains plus these.
-    cycle_length: if > 0, the sampler's step follows a cosine that restarts
-      every cycle_length iterations after burn-in, and snapshots are taken
-      only at each cycle's small steps (cyclical SG-MCMC, Zhang et al. 2020;
-      `bgan_tf.schedules`). 0: the 2017 schedule alone.
-    cycle_peak: the step factor at each cycle's start.
+    cycle_length: if > 0, after burn-in the sampler's step follows a cosine
+      that restarts every cycle_length iterations, in place of the lr_decay
+      schedule, and snapshots are taken only at each cycle's small steps
+      (cyclical SG-MCMC, Zhang et al. 2020; `bgan_tf.schedules`). 0: off.
+    cycle_peak: the step at each cycle's start, as a fraction of the
+      sampler's (undecayed) learning rate.
   """
 
   train_iter: int = 50000

@@ -8,7 +8,7 @@ import math
 
 __all__ = [
     "SAMPLING_STAGE_START",
-    "cycle_factor",
+    "sampler_step_factor",
     "is_snapshot_iteration",
     "learning_rate_factor",
 ]
@@ -30,31 +30,36 @@ def learning_rate_factor(iteration: int, batch_size: int, data_size: int, lr_dec
   return math.exp(-lr_decay * min(1.0, iteration * batch_size / float(data_size)))
 
 
-def cycle_factor(iteration: int, burn_in: int, cycle_length: int, peak: float) -> float:
-  """The cyclical step-size factor of the sampling phase.
+def sampler_step_factor(iteration: int, burn_in: int, cycle_length: int, peak: float, decay: float) -> float:
+  """The sampler's step size, as a fraction of `--lr`, with or without cycles.
 
-  From iteration `burn_in` on (the first sampler step is iteration
-  `burn_in`, 0-based), the sampler's step size is multiplied by
+  Without cycles (`cycle_length` 0), and before `burn_in`, it is `decay`,
+  the 2017 schedule's factor (`learning_rate_factor`). With cycles, from
+  iteration `burn_in` on (the first sampler step is iteration `burn_in`,
+  0-based) the cycles replace that schedule:
 
     peak * (1 + cos(pi * k / L)) / 2,   k = (iteration - burn_in) mod L,
 
-  a cosine that starts each cycle of L iterations at `peak` times the step
-  and falls towards 0 (Zhang et al., 2020, eq. 3, there over the whole run).
+  a cosine that starts each cycle of L iterations at `peak` times `--lr` and
+  falls towards 0 (Zhang et al., 2020, eq. 3, with alpha_0 = peak * lr).
   Large steps at a cycle's start move the chain out of the mode it sits in;
   the small steps at its end let it settle where the samples are taken
   (`is_snapshot_iteration`). The SGHMC noise variance is proportional to the
   step, so at every step the update is still the sampler's, at a smaller or
-  larger discretization step. Before `burn_in`, or with `cycle_length` 0,
-  the factor is 1.
+  larger discretization step. The peak is relative to the undecayed `--lr`,
+  not to the decayed step, so that `--lr_decay` does not move it: at the
+  digits benchmark's lr 0.005 with decay e^-3, peak 0.5 is 10 times the
+  decayed step, and with `--lr_decay=0` the same peak is half the step.
 
   Args:
     iteration: the 0-based iteration about to run.
     burn_in: iterations before the sampler starts.
     cycle_length: L, iterations per cycle; 0 turns cycles off.
-    peak: the factor at each cycle's first iteration.
+    peak: the step at each cycle's first iteration, as a fraction of `--lr`.
+    decay: the factor without cycles, `learning_rate_factor(iteration, ...)`.
 
   Returns:
-    The factor, a float in [0, peak].
+    The factor to multiply `--lr` by.
 
   #### References
 
@@ -62,7 +67,7 @@ def cycle_factor(iteration: int, burn_in: int, cycle_length: int, peak: float) -
   Stochastic Gradient MCMC for Bayesian Deep Learning. ICLR 2020.
   """
   if cycle_length <= 0 or iteration < burn_in:
-    return 1.0
+    return decay
   position = (iteration - burn_in) % cycle_length
   return peak * 0.5 * (1.0 + math.cos(math.pi * position / cycle_length))
 
@@ -79,7 +84,7 @@ def is_snapshot_iteration(done: int, burn_in: int, snapshot_every: int, cycle_le
     done: iterations completed.
     burn_in: iterations before the sampler starts.
     snapshot_every: the snapshot period; 0 turns snapshots off.
-    cycle_length: as in `cycle_factor` (0: no cycles).
+    cycle_length: as in `sampler_step_factor` (0: no cycles).
 
   Returns:
     True if a snapshot is due.

@@ -24,7 +24,7 @@ from bgan_tf import data as data_lib
 from bgan_tf import metrics as metrics_lib
 from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files, summaries
-from bgan_tf.schedules import cycle_factor, is_snapshot_iteration, learning_rate_factor
+from bgan_tf.schedules import is_snapshot_iteration, learning_rate_factor, sampler_step_factor
 from bgan_tf.bgan import BayesianGAN
 from bgan_tf.config import GANConfig, TrainConfig
 from bgan_tf.errors import NonFiniteLossError, RunError
@@ -186,7 +186,7 @@ class _Loop:
     for it in range(start, tc.train_iter):
       step_start = time.perf_counter()
       factor = learning_rate_factor(it, cfg.batch_size, cfg.sampler.data_size, tc.lr_decay)
-      sampler_factor = factor * cycle_factor(it, cfg.sampler.adam_burn_in, tc.cycle_length, tc.cycle_peak)
+      sampler_factor = sampler_step_factor(it, cfg.sampler.adam_burn_in, tc.cycle_length, tc.cycle_peak, factor)
       self.gan.set_learning_rate(sghmc_learning_rate=cfg.sampler.learning_rate * sampler_factor,
                                  adam_learning_rate=cfg.sampler.adam_learning_rate * factor,
                                  classifier_learning_rate=cfg.sampler.supervised_learning_rate)

@@ -88,6 +88,10 @@ def test_recipes_fill_every_option_and_differ_where_2017_differs():
   assert (semi["preconditioner"], semi["friction"]) == ("adam", 1.0)
   assert recipe_values("bgan_tf", "unsupervised", 0.005)["preconditioner"] == "none"
   assert original["preconditioner"] == "none"
+  # Its semi-supervised sampler is cyclical; 2017 and the other programs have no cycles.
+  assert (semi["cycle_length"], semi["cycle_peak"]) == (100, 0.5)
+  assert recipe_values("bgan_tf", "unsupervised", 0.005)["cycle_length"] == 0
+  assert original["cycle_length"] == recipe_values("bgan_tf", "synth", 0.01)["cycle_length"] == 0
   synth = recipe_values("2017", "synth", 0.01)
   assert (synth["mlp_hidden"], synth["gen_norm"], synth["optimizer"], synth["real_weight"]) == (["1000"], "none",
                                                                                                 "adam", "one")
@@ -112,3 +116,22 @@ def test_without_a_burn_in_the_recipes_preconditioner_gives_way():
   assert resolved(["--preconditioner=none"]) == "none"
   with pytest.raises(flags.IllegalFlagValueError, match="needs a burn-in"):
     resolved(["--burn_in=0", "--preconditioner=adam"])
+
+
+def test_the_recipes_cycles_give_way_where_no_sampler_runs():
+  from absl import flags
+
+  from bgan_tf import cli
+
+  def resolved(args):
+    values = flags.FlagValues()
+    cli.define_flags("semi", values)
+    values(["prog"] + args)
+    cli.apply_recipe(values, "semi")
+    return values.cycle_length
+
+  assert resolved([]) == 100
+  assert resolved(["--recipe=2017"]) == 0
+  assert resolved(["--cycle_length=7"]) == 7
+  for adam_throughout in (["--optimizer=adam"], ["--ml"], ["--ml_ensemble=3"]):
+    assert resolved(adam_throughout) == 0  # no sampler step: a cycle would do nothing

@@ -10,7 +10,7 @@ from absl import flags
 from bgan_tf import cli
 from bgan_tf.config import TrainConfig
 from bgan_tf.errors import ConfigError
-from bgan_tf.schedules import cycle_factor, is_snapshot_iteration, learning_rate_factor
+from bgan_tf.schedules import is_snapshot_iteration, learning_rate_factor, sampler_step_factor
 
 TINY = [
     "--dataset=digits", "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
@@ -25,17 +25,17 @@ def test_learning_rate_factor_decays_over_the_first_epoch_then_holds():
       math.exp(-3.0))
 
 
-def test_cycle_factor_is_a_restarting_cosine_after_burn_in():
-  burn_in, length, peak = 10, 8, 4.0
-  assert [cycle_factor(it, burn_in, length, peak) for it in range(burn_in)] == [1.0] * burn_in
-  one_cycle = [cycle_factor(burn_in + k, burn_in, length, peak) for k in range(length)]
-  assert one_cycle[0] == peak
+def test_cycles_replace_the_decay_with_a_restarting_cosine_after_burn_in():
+  burn_in, length, peak, decay = 10, 8, 0.5, 0.05
+  assert [sampler_step_factor(it, burn_in, length, peak, decay) for it in range(burn_in)] == [decay] * burn_in
+  one_cycle = [sampler_step_factor(burn_in + k, burn_in, length, peak, decay) for k in range(length)]
+  assert one_cycle[0] == peak  # a fraction of --lr, whatever the decay had reached
   assert one_cycle[length // 2] == pytest.approx(peak / 2)
   assert all(a > b for a, b in zip(one_cycle, one_cycle[1:]))  # falls through the cycle
   assert one_cycle[-1] == pytest.approx(peak * (1 + math.cos(math.pi * 7 / 8)) / 2)
-  later = [cycle_factor(burn_in + 3 * length + k, burn_in, length, peak) for k in range(length)]
+  later = [sampler_step_factor(burn_in + 3 * length + k, burn_in, length, peak, decay) for k in range(length)]
   assert later == one_cycle  # every cycle restarts at the peak
-  assert cycle_factor(500, burn_in, 0, peak) == 1.0  # off
+  assert sampler_step_factor(500, burn_in, 0, peak, decay) == decay  # off
 
 
 def test_snapshots_with_cycles_fall_in_each_cycles_last_quarter():
@@ -91,14 +91,14 @@ def test_a_cyclical_run_steps_and_snapshots_on_the_schedule(tmp_path):
   values = flags.FlagValues()
   names = cli.define_flags("semi", values)
   values(["prog"] + TINY + [
-      "--N=20", "--burn_in=2", "--lr=0.01", "--train_iter=10", "--n_save=5", "--cycle_length=4", "--cycle_peak=3",
+      "--N=20", "--burn_in=2", "--lr=0.01", "--train_iter=10", "--n_save=5", "--cycle_length=4", "--cycle_peak=0.3",
       "--snapshot_every=1", "--max_snapshots=10", f"--out_dir={tmp_path}", "--run_name=cyc"
   ])
   cli.main_train(values, "semi", names, hooks_fn=lambda dataset, run_dir: [Hook(1, record_step)])
-  # The step set for each SGHMC iteration (3..10, 1-based): 0.01 x the cosine, two cycles of 4.
-  expected = [0.01 * cycle_factor(it, 2, 4, 3.0) for it in range(2, 10)]
+  # Adam's burn-in leaves the SGHMC step at --lr (no decay); then two cycles of 4 from 0.3 x --lr.
+  np.testing.assert_allclose(steps[:2], [0.01, 0.01], rtol=1e-6)
+  expected = [0.01 * 0.3 * (1 + math.cos(math.pi * k / 4)) / 2 for k in (0, 1, 2, 3, 0, 1, 2, 3)]
   np.testing.assert_allclose(steps[2:], expected, rtol=1e-6)
-  assert max(steps[2:]) == pytest.approx(0.03)
   restored = restore_run(str(tmp_path / "cyc"))
   # One snapshot per cycle end (iterations 6 and 10), one per chain.
   assert int(restored.snapshots.num_added.numpy()) == 2
@@ -106,7 +106,7 @@ def test_a_cyclical_run_steps_and_snapshots_on_the_schedule(tmp_path):
   with open(tmp_path / "cyc" / "config.json") as f:
     assert json.load(f)["train"]["cycle_length"] == 4
   with open(tmp_path / "cyc" / "results_10.json") as f:
-    assert json.load(f)["learning_rate"] == pytest.approx(0.01 * cycle_factor(9, 2, 4, 3.0))
+    assert json.load(f)["learning_rate"] == pytest.approx(expected[-1])
 
 
 def test_a_run_recorded_before_the_cycle_options_resumes_at_their_defaults(tmp_path):
