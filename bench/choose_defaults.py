@@ -180,6 +180,10 @@ CANDIDATES = {
         "--max_snapshots=30"
     ],
 }
+# Candidates piloted before the recipe's sampler was cyclical pin the cycles off, so that each
+# name keeps meaning what it measured.
+for _name in list(CANDIDATES)[:list(CANDIDATES).index("j10_cyc100_peak0.5")]:
+  CANDIDATES[_name] = CANDIDATES[_name] + ["--cycle_length=0"]
 
 CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")
 SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; one run each.")

@@ -24,10 +24,10 @@ from bgan_tf import data as data_lib
 from bgan_tf import metrics as metrics_lib
 from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files, summaries
-from bgan_tf.schedules import is_snapshot_iteration, learning_rate_factor, sampler_step_factor
 from bgan_tf.bgan import BayesianGAN
 from bgan_tf.config import GANConfig, TrainConfig
 from bgan_tf.errors import NonFiniteLossError, RunError
+from bgan_tf.schedules import is_snapshot_iteration, learning_rate_factor, sampler_step_factor
 from bgan_tf.snapshots import PosteriorSnapshots
 
 __all__ = [
