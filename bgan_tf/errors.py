@@ -46,7 +46,7 @@ class ExportError(UserError, RuntimeError):
 
 
 class NonFiniteLossError(RuntimeError):
-  """A loss became NaN or Inf; the last good checkpoint is kept."""
+  """A loss, or the classifier's probabilities, became NaN or Inf; the last good checkpoint is kept."""
 
 
 def first_line(error, max_length: int = 0) -> str:

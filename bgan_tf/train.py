@@ -75,16 +75,26 @@ def evaluate_accuracy(gan: BayesianGAN, dataset, batch_size: int, snapshots=()) 
   Returns:
     {"semi_supervised_acc": chains only (the 2017 figure), "supervised_acc",
      and "posterior_acc" with snapshots}.
+
+  Raises:
+    NonFiniteLossError: the chains' or snapshots' class probabilities are not
+      finite. Weights can blow up while the losses stay finite (a sampler
+      step far too large: losses of 1e15-1e18, docs/BENCHMARKS.md §0), and
+      an accuracy from NaN probabilities would look like a poor classifier.
   """
   correct_semi = correct_sup = correct_posterior = total = 0
   num_chains = len(gan.discriminators)
   for x, y in data_lib.eval_batches(dataset, batch_size):
     y = y.numpy()
     chains = gan.predict_proba(x).numpy()
+    if not np.all(np.isfinite(chains)):
+      raise NonFiniteLossError("non-finite class probabilities from the discriminator chains")
     correct_semi += int(np.sum(np.argmax(chains, axis=1) == y))
     correct_sup += int(np.sum(np.argmax(gan.classifier_predict_proba(x).numpy(), axis=1) == y))
     if snapshots:
       total_probs = chains * num_chains + sum(tf.nn.softmax(m(x, training=False)).numpy() for m in snapshots)
+      if not np.all(np.isfinite(total_probs)):
+        raise NonFiniteLossError("non-finite class probabilities from the posterior snapshots")
       correct_posterior += int(np.sum(np.argmax(total_probs, axis=1) == y))
     total += len(y)
   accuracies = {"semi_supervised_acc": correct_semi / total, "supervised_acc": correct_sup / total}
@@ -113,7 +123,7 @@ def train(gan_config: GANConfig, train_config: TrainConfig, dataset, run_dir: st
 
   Raises:
     RunError: `resume` without a checkpoint, or a fresh run over one.
-    NonFiniteLossError: a loss became NaN or Inf.
+    NonFiniteLossError: a loss, or the classifier's probabilities at an evaluation, became NaN or Inf.
   """
   loop = _Loop(gan_config, train_config, dataset, run_dir, hooks, strategy)
   loop.restore_or_start(resume)
@@ -250,7 +260,10 @@ class _Loop:
     }
     if self.semi:
       snapshots = self.snapshots.models(exclude_iteration=done)
-      results.update(evaluate_accuracy(self.gan, self.dataset, tc.eval_batch_size, snapshots))
+      try:
+        results.update(evaluate_accuracy(self.gan, self.dataset, tc.eval_batch_size, snapshots))
+      except NonFiniteLossError as error:
+        raise NonFiniteLossError(_stop_message(str(error), done, self.manager.latest_checkpoint)) from None
       results["posterior_models"] = len(self.gan.discriminators) + len(snapshots)
       results["supervised_loss"] = float(metrics["supervised_loss"])
     images = self._samples()
@@ -323,9 +336,12 @@ def _is_chief(strategy):
 def _check_finite(metrics, iteration, last_checkpoint):
   bad = sorted(name for name, value in metrics.items() if not np.all(np.isfinite(value)))
   if bad:
-    kept = last_checkpoint or "none was written yet"
-    raise NonFiniteLossError(f"non-finite {', '.join(bad)} at iteration {iteration}; "
-                             f"stopped, last good checkpoint kept: {kept}")
+    raise NonFiniteLossError(_stop_message(f"non-finite {', '.join(bad)}", iteration, last_checkpoint))
+
+
+def _stop_message(what, iteration, last_checkpoint):
+  kept = last_checkpoint or "none was written yet"
+  return f"{what} at iteration {iteration}; stopped, last good checkpoint kept: {kept}"
 
 
 def _format_seconds(seconds: float) -> str:

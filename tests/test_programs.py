@@ -196,6 +196,29 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
   assert all(np.all(np.isfinite(v)) for v in values.values() if np.issubdtype(np.asarray(v).dtype, np.floating))
 
 
+def test_non_finite_probabilities_with_finite_losses_stop_the_run(tmp_path):
+  # Weights can blow up while the losses stay finite; the evaluation must not
+  # report an accuracy from NaN probabilities. A hook poisons one chain after
+  # the step of iteration 4, so only the evaluation at 4 can see it.
+  from bgan_tf.train import Hook
+
+  def poison(gan, done):
+    if done == 4:
+      bias = gan.discriminators[0].weights[-1]
+      bias.assign(tf.fill(bias.shape, float("nan")))
+    return {}
+
+  values = flags.FlagValues()
+  names = cli.define_flags("semi", values)
+  values(["prog"] + TINY +
+         ["--N=20", "--train_iter=6", "--n_save=2", f"--out_dir={tmp_path}", "--run_name=poison"])
+  with pytest.raises(
+      NonFiniteLossError, match="non-finite class probabilities from the discriminator chains at "
+      "iteration 4; stopped, last good checkpoint kept: .*ckpt-2"):
+    cli.main_train(values, "semi", names, hooks_fn=lambda dataset, run_dir: [Hook(1, poison)])
+  assert not os.path.exists(tmp_path / "poison" / "results_4.json")
+
+
 @pytest.mark.parametrize("args,message", [
     (["--num_gen=0"], "num_gen"),
     (["--ml", "--num_gen=2"], "--ml trains one plain GAN"),
