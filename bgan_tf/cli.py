@@ -229,16 +229,23 @@ def _check_ml_flags(values):
 
 
 def _check_cycle_flags(program, values):
-  # The cycles scale the sampler's step: with Adam throughout (--ml, --ml_ensemble,
-  # --optimizer=adam, bgan_synth's recipe) there is none, and the flag would do nothing.
+  # The cycles scale the sampler's step: with Adam throughout there is none, and the flag would do nothing.
   if not values["cycle_length"]:  # off, or left to the recipe (which gives way to Adam: apply_recipe)
     return True
-  if values["ml"] or values.get("ml_ensemble"):
-    raise flags.ValidationError("--cycle_length acts on the SGHMC sampler; --ml and --ml_ensemble train with Adam")
   optimizer = values["optimizer"] or recipe_values(values["recipe"], program, lr=1.0)["optimizer"]
-  if optimizer == "adam":
-    raise flags.ValidationError("--cycle_length acts on the SGHMC sampler; the optimizer here is Adam throughout")
+  reason = _why_no_sampler(optimizer, values["ml"], values.get("ml_ensemble"))
+  if reason:
+    raise flags.ValidationError(f"--cycle_length acts on the SGHMC sampler; {reason}")
   return True
+
+
+def _why_no_sampler(optimizer, ml, ml_ensemble):
+  """Why a run trains with Adam throughout (no SGHMC step to shape), or None if it samples."""
+  if ml or ml_ensemble:
+    return "--ml and --ml_ensemble train with Adam"
+  if optimizer == "adam":  # --optimizer=adam, or bgan_synth's recipe
+    return "the optimizer here is Adam throughout"
+  return None
 
 
 def _flag_check(check, *args, **kwargs):
@@ -380,8 +387,7 @@ def apply_recipe(flag_values, program) -> None:
   burn_in = fv.burn_in if fv.burn_in is not None else values.get("burn_in", 0)
   if not burn_in:  # no Adam burn-in to read scales from: the recipe's preconditioner gives way
     values["preconditioner"] = "none"
-  if (fv.optimizer or values.get("optimizer")) == "adam" or ("ml" in fv and fv.ml) or \
-      ("ml_ensemble" in fv and fv.ml_ensemble):
+  if _why_no_sampler(fv.optimizer or values["optimizer"], fv.ml, "ml_ensemble" in fv and fv.ml_ensemble):
     values["cycle_length"] = 0  # no sampler step to cycle: the recipe's cycles give way
   for name, value in values.items():
     if name in fv and fv[name].value is None:

@@ -99,17 +99,23 @@ def test_recipes_fill_every_option_and_differ_where_2017_differs():
     recipe_values("2016", "semi", 0.005)
 
 
-def test_without_a_burn_in_the_recipes_preconditioner_gives_way():
+def _semi_flags_after_recipe(args):
+  """run_bgan_semi's flags parsed from `args`, with the recipe applied."""
   from absl import flags
 
   from bgan_tf import cli
+  values = flags.FlagValues()
+  cli.define_flags("semi", values)
+  values(["prog"] + args)
+  cli.apply_recipe(values, "semi")
+  return values
+
+
+def test_without_a_burn_in_the_recipes_preconditioner_gives_way():
+  from absl import flags
 
   def resolved(args):
-    values = flags.FlagValues()
-    cli.define_flags("semi", values)
-    values(["prog"] + args)
-    cli.apply_recipe(values, "semi")
-    return values.preconditioner
+    return _semi_flags_after_recipe(args).preconditioner
 
   assert resolved([]) == "adam"
   assert resolved(["--burn_in=0"]) == "none"  # nothing to read Adam's scales from
@@ -119,16 +125,9 @@ def test_without_a_burn_in_the_recipes_preconditioner_gives_way():
 
 
 def test_the_recipes_cycles_give_way_where_no_sampler_runs():
-  from absl import flags
-
-  from bgan_tf import cli
 
   def resolved(args):
-    values = flags.FlagValues()
-    cli.define_flags("semi", values)
-    values(["prog"] + args)
-    cli.apply_recipe(values, "semi")
-    return values.cycle_length
+    return _semi_flags_after_recipe(args).cycle_length
 
   assert resolved([]) == 100
   assert resolved(["--recipe=2017"]) == 0

@@ -26,12 +26,12 @@ TINY = [
 ]
 
 
-def run_in_process(program, args):
-  """Parses `args` into fresh flag values and runs the program's main."""
+def run_in_process(program, args, hooks_fn=None):
+  """Parses `args` into fresh flag values and runs the program's main (with `hooks_fn`'s hooks)."""
   values = flags.FlagValues()
   names = cli.define_flags(program, values)
   values(["prog"] + list(args))
-  return cli.main_train(values, program, names).results
+  return cli.main_train(values, program, names, hooks_fn=hooks_fn).results
 
 
 def run_subprocess(script, args, timeout=300):
@@ -208,14 +208,12 @@ def test_non_finite_probabilities_with_finite_losses_stop_the_run(tmp_path):
       bias.assign(tf.fill(bias.shape, float("nan")))
     return {}
 
-  values = flags.FlagValues()
-  names = cli.define_flags("semi", values)
-  values(["prog"] + TINY +
-         ["--N=20", "--train_iter=6", "--n_save=2", f"--out_dir={tmp_path}", "--run_name=poison"])
   with pytest.raises(
       NonFiniteLossError, match="non-finite class probabilities from the discriminator chains at "
       "iteration 4; stopped, last good checkpoint kept: .*ckpt-2"):
-    cli.main_train(values, "semi", names, hooks_fn=lambda dataset, run_dir: [Hook(1, poison)])
+    run_in_process("semi",
+                   TINY + ["--N=20", "--train_iter=6", "--n_save=2", f"--out_dir={tmp_path}", "--run_name=poison"],
+                   hooks_fn=lambda dataset, run_dir: [Hook(1, poison)])
   assert not os.path.exists(tmp_path / "poison" / "results_4.json")
 
 
