@@ -8,6 +8,9 @@ examples the pilot was scored on, the posterior predictive of:
   all         chains plus every snapshot (what the run serves);
   last<k>     chains plus the newest k snapshots;
   first4      the four oldest snapshots alone (the first after burn-in).
+  cycles<k>   with cyclical SGHMC, the chains plus the snapshots of the last
+              k cycles: what a ring of `--max_snapshots` that holds k cycles
+              serves (the earlier cycles' snapshots left out as a burn-in).
 
 It also reports each sample's own error. The test set is never read.
 
@@ -39,16 +42,22 @@ OUT_DIR = flags.DEFINE_string("out_dir", os.path.join(REPO, "bench", "results", 
                               "Results folder.")
 REPORT = flags.DEFINE_bool("report", False, "Only rewrite subsets.md from subsets.json.")
 
-SUBSETS = ("chains", "all", "last4", "last8", "last12", "first4")
+SUBSETS = ("chains", "all", "last4", "last8", "last12", "first4", "cycles1", "cycles2", "cycles3", "cycles4")
 
 
 def subset_scores(run_dir, validation):
-  """{subset: (error, NLL, ECE)} and each sample's error, on `validation`."""
+  """{subset: (error, NLL, ECE, mean confidence)} and each sample's error, on `validation`.
+
+  The mean confidence (of the predictive's top class) against 1 - error says
+  which way a miscalibration goes: below it, the predictive is underconfident.
+  """
   import numpy as np
   import tensorflow as tf
   from bgan_tf import data as data_lib
-  from bgan_tf.run_dir import restore_run
+  from bgan_tf import schedules
+  from bgan_tf.run_dir import read_configs, restore_run
   run = restore_run(run_dir)
+  gan_config, train_config = read_configs(run_dir)
   chains = list(run.gan.discriminators)
   snapshots = run.snapshots.models(exclude_iteration=run.iteration)  # oldest first
   xs, ys = zip(*[(x, y.numpy()) for x, y in data_lib.eval_batches(validation, 500)])
@@ -57,12 +66,20 @@ def subset_scores(run_dir, validation):
   chain_probs, snapshot_probs = probs[:len(chains)], probs[len(chains):]
 
   def score(members):
-    scores = predictive_scores(np.mean(members, axis=0), labels, "val")
-    return scores["val_error"], scores["val_nll"], scores["val_ece"]
+    predictive = np.mean(members, axis=0)
+    scores = predictive_scores(predictive, labels, "val")
+    return scores["val_error"], scores["val_nll"], scores["val_ece"], float(np.mean(np.max(predictive, axis=1)))
 
   scores = {"chains": score(chain_probs), "all": score(probs), "first4": score(snapshot_probs[:4])}
   for k in (4, 8, 12):
     scores[f"last{k}"] = score(chain_probs + snapshot_probs[-k:])
+  if train_config.cycle_length > 0:
+    burn_in, length = gan_config.sampler.adam_burn_in, train_config.cycle_length
+    taken_at = run.snapshots.iterations(exclude_iteration=run.iteration)
+    cycles = [schedules.snapshot_cycle(done, burn_in, length) for done in taken_at]
+    last_cycle = schedules.snapshot_cycle(run.iteration, burn_in, length)
+    for k in (1, 2, 3, 4):
+      scores[f"cycles{k}"] = score(chain_probs + [p for p, c in zip(snapshot_probs, cycles) if c > last_cycle - k])
   return scores, [score([p])[0] for p in probs]
 
 
@@ -72,13 +89,21 @@ def _row_key(row):
 
 
 def markdown(rows):
-  out = ["| candidate | N | subset | seeds | val error % | val NLL | val ECE % |", "|---|---|---|---|---|---|---|"]
+  out = [
+      "| candidate | N | subset | seeds | val error % | val NLL | val ECE % | val confidence % |",
+      "|---|---|---|---|---|---|---|---|"
+  ]
   for candidate, n in dict.fromkeys(_row_key(r)[:2] for r in rows):
     cell = [r for r in rows if _row_key(r)[:2] == (candidate, n)]
     for subset in SUBSETS:
-      values = [r["scores"][subset] for r in cell]
+      values = [r["scores"][subset] for r in cell if subset in r["scores"]]
+      if not values:  # the cycle subsets of a run without cycles
+        continue
+      # Rows scored before the confidence was recorded have three entries.
+      confidence = mean_std([100 * v[3] for v in values]) if all(len(v) > 3 for v in values) else "—"
       out.append(f"| {candidate} | {n} | {subset} | {len(values)} | {mean_std([100 * v[0] for v in values])} | "
-                 f"{mean_std([v[1] for v in values], 3)} | {mean_std([100 * v[2] for v in values])} |")
+                 f"{mean_std([v[1] for v in values], 3)} | {mean_std([100 * v[2] for v in values])} | "
+                 f"{confidence} |")
   return "\n".join(out) + "\n"
 
 

@@ -8,6 +8,7 @@ import math
 
 __all__ = [
     "SAMPLING_STAGE_START",
+    "snapshot_cycle",
     "sampler_step_factor",
     "is_snapshot_iteration",
     "learning_rate_factor",
@@ -98,3 +99,22 @@ def is_snapshot_iteration(done: int, burn_in: int, snapshot_every: int, cycle_le
     return True
   iterations_into_cycle = (since - 1) % cycle_length + 1  # 1..L
   return iterations_into_cycle > SAMPLING_STAGE_START * cycle_length
+
+
+def snapshot_cycle(done: int, burn_in: int, cycle_length: int) -> int:
+  """The 0-based cycle a snapshot taken after `done` iterations belongs to.
+
+  Cycle c covers iterations burn_in + c L + 1 .. burn_in + (c + 1) L done,
+  so a snapshot at a cycle's last iteration counts in that cycle.
+
+  Args:
+    done: iterations completed when the snapshot was taken (> burn_in).
+    burn_in: iterations before the sampler starts.
+    cycle_length: L > 0.
+
+  Returns:
+    The cycle's index.
+  """
+  if cycle_length <= 0 or done <= burn_in:
+    raise ValueError(f"no cycle: done={done}, burn_in={burn_in}, cycle_length={cycle_length}")
+  return (done - burn_in - 1) // cycle_length

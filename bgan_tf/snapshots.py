@@ -56,9 +56,18 @@ class PosteriorSnapshots(tf.Module):
         the chains' current iteration, where a snapshot would only repeat
         the chains themselves.
     """
+    return [self.slots[i] for i in self._kept_slots(exclude_iteration)]
+
+  def iterations(self, exclude_iteration=None) -> List[int]:
+    """The iteration each of `models(exclude_iteration)` was taken at, in the same order."""
+    taken_at = self.slot_iterations.numpy()
+    return [int(taken_at[i]) for i in self._kept_slots(exclude_iteration)]
+
+  def _kept_slots(self, exclude_iteration):
+    """Indices of the filled slots, oldest first, less those taken at `exclude_iteration`."""
     count = int(self.num_added.numpy())
     filled = min(count, self.capacity)
     start = count % self.capacity if count > self.capacity else 0
     order = [(start + i) % self.capacity for i in range(filled)]
     taken_at = self.slot_iterations.numpy()
-    return [self.slots[i] for i in order if exclude_iteration is None or taken_at[i] != exclude_iteration]
+    return [i for i in order if exclude_iteration is None or taken_at[i] != exclude_iteration]

@@ -10,7 +10,7 @@ from absl import flags
 from bgan_tf import cli
 from bgan_tf.config import TrainConfig
 from bgan_tf.errors import ConfigError
-from bgan_tf.schedules import is_snapshot_iteration, learning_rate_factor, sampler_step_factor
+from bgan_tf.schedules import is_snapshot_iteration, learning_rate_factor, sampler_step_factor, snapshot_cycle
 
 TINY = [
     "--dataset=digits", "--num_layers=2", "--gf_dim=8", "--df_dim=8", "--z_dim=8", "--batch_size=16",
@@ -78,6 +78,14 @@ def test_cycles_without_a_sampler_are_a_flag_error(program, args, message):
     values(["prog"] + args)
 
 
+def test_snapshot_cycle_counts_a_cycles_last_iteration_in_that_cycle():
+  burn_in, length = 10, 4
+  assert [snapshot_cycle(done, burn_in, length) for done in range(11, 20)] == [0, 0, 0, 0, 1, 1, 1, 1, 2]
+  for bad in ((10, burn_in, length), (12, burn_in, 0)):  # before the sampler; no cycles
+    with pytest.raises(ValueError):
+      snapshot_cycle(*bad)
+
+
 def test_a_cyclical_run_steps_and_snapshots_on_the_schedule(tmp_path):
   from bgan_tf.run_dir import restore_run
   from bgan_tf.train import Hook
@@ -91,8 +99,8 @@ def test_a_cyclical_run_steps_and_snapshots_on_the_schedule(tmp_path):
   values = flags.FlagValues()
   names = cli.define_flags("semi", values)
   values(["prog"] + TINY + [
-      "--N=20", "--burn_in=2", "--lr=0.01", "--train_iter=10", "--n_save=5", "--cycle_length=4", "--cycle_peak=0.3",
-      "--snapshot_every=1", "--max_snapshots=10", f"--out_dir={tmp_path}", "--run_name=cyc"
+      "--N=20", "--burn_in=2", "--lr=0.01", "--train_iter=10", "--n_save=5", "--cycle_length=4",
+      "--cycle_peak=0.3", "--snapshot_every=1", "--max_snapshots=10", f"--out_dir={tmp_path}", "--run_name=cyc"
   ])
   cli.main_train(values, "semi", names, hooks_fn=lambda dataset, run_dir: [Hook(1, record_step)])
   # Adam's burn-in leaves the SGHMC step at --lr (no decay); then two cycles of 4 from 0.3 x --lr.
@@ -103,6 +111,17 @@ def test_a_cyclical_run_steps_and_snapshots_on_the_schedule(tmp_path):
   # One snapshot per cycle end (iterations 6 and 10), one per chain.
   assert int(restored.snapshots.num_added.numpy()) == 2
   assert sorted(set(restored.snapshots.slot_iterations.numpy().tolist()) - {-1}) == [6, 10]
+  assert restored.snapshots.iterations() == [6, 10]  # in the order of models()
+  assert restored.snapshots.iterations(exclude_iteration=10) == [6]
+  assert [snapshot_cycle(done, 2, 4) for done in (6, 10)] == [0, 1]
+  # posterior_subsets.py's cycle windows: the last cycle's only snapshot is the chains' own
+  # iteration, so cycles1 is the chains alone and cycles2 everything served.
+  import posterior_subsets  # bench/ (tests/conftest.py puts it on sys.path)
+  from bgan_tf import data as data_lib
+  validation = data_lib.hold_out_validation(data_lib.load_dataset("digits"), 50, seed=0)
+  scores, _ = posterior_subsets.subset_scores(str(tmp_path / "cyc"), validation)
+  assert scores["cycles1"] == scores["chains"] and scores["cycles2"] == scores["all"]
+  assert scores["chains"] != scores["all"]  # the windows differ, so the equalities above can fail
   with open(tmp_path / "cyc" / "config.json") as f:
     assert json.load(f)["train"]["cycle_length"] == 4
   with open(tmp_path / "cyc" / "results_10.json") as f:
