@@ -147,12 +147,19 @@ def write_run_record(run_dir: str, flag_lines: Sequence[str], configs: Mapping[s
       saved = _flatten(json.load(f))
     current = _flatten(record)
     # A run recorded before an option existed ran at the option's default.
-    saved = {**_field_defaults(configs), **saved}
+    newer = {key: value for key, value in _field_defaults(configs).items() if key not in saved}
+    saved = {**newer, **saved}
     changed = sorted(key for key in set(saved) | set(current)
                      if key != "train.train_iter" and saved.get(key) != current.get(key))
     if changed:
+      # The run's own flagfile cannot set an option newer than the run (a recipe may now fill it
+      # differently), so name the values to give.
+      unrecorded = [key for key in changed if key in newer]
+      hint = (f"; the run predates {', '.join(unrecorded)}, which it ran at "
+              f"{', '.join(json.dumps(newer[key]) for key in unrecorded)}: give their flags those values"
+              if unrecorded else "")
       raise RunError(f"--resume: the flags change the run's configuration ({', '.join(changed)}); "
-                     f"use --flagfile={os.path.join(run_dir, FLAGFILE)}")
+                     f"use --flagfile={os.path.join(run_dir, FLAGFILE)}{hint}")
   os.makedirs(run_dir, exist_ok=True)
   run_files.write_text(os.path.join(run_dir, FLAGFILE), "".join(f"{line}\n" for line in flag_lines))
   run_files.write_json(config_path, record)

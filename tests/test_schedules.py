@@ -142,5 +142,10 @@ def test_a_run_recorded_before_the_cycle_options_resumes_at_their_defaults(tmp_p
   write_run_record(folder, ["--N=100"], {"train": TrainConfig(train_iter=60000)}, resume=True)
   with open(tmp_path / "old" / CONFIG_FILE, "w") as f:
     json.dump(record, f)
-  with pytest.raises(RunError, match="train.cycle_length"):
+  with pytest.raises(RunError, match="train.cycle_length") as raised:
     write_run_record(folder, ["--N=100"], {"train": TrainConfig(cycle_length=5)}, resume=True)
+  # The old flagfile cannot fix it, so the error names the value the run ran at.
+  assert "the run predates train.cycle_length, which it ran at 0: give their flags" in str(raised.value)
+  with pytest.raises(RunError) as raised:  # a recorded option changed: no such hint
+    write_run_record(folder, ["--N=100"], {"train": TrainConfig(lr_decay=1.0)}, resume=True)
+  assert "predates" not in str(raised.value) and "train.lr_decay" in str(raised.value)
