@@ -189,6 +189,12 @@ CANDIDATES = {
                       ["--snapshot_every=10", "--max_snapshots=30", "--prior_std=3"],
     "j10_cyc_prior10": ["--recipe=bgan_tf"] + _BENCH_SIZE +
                        ["--snapshot_every=10", "--max_snapshots=30", "--prior_std=10"],
+    # Ten chains of 2 (m10_precond_chain) with the recipe's cycles, keeping the last two cycles'
+    # snapshots as 10 x 2 does (3 per cycle and chain).
+    "m10_cyc_chain": [
+        "--recipe=bgan_tf", "--num_gen=2", "--num_mcmc=10", "--pairing=chain", "--burn_in=1000",
+        "--snapshot_every=10", "--max_snapshots=60"
+    ],
 }
 # Candidates piloted before the recipe's sampler was cyclical pin the cycles off, so that each
 # name keeps meaning what it measured.
