@@ -73,8 +73,8 @@ def subset_scores(run_dir, validation):
   scores = {"chains": score(chain_probs), "all": score(probs), "first4": score(snapshot_probs[:4])}
   for k in (4, 8, 12):
     scores[f"last{k}"] = score(chain_probs + snapshot_probs[-k:])
-  if train_config.cycle_length > 0:
-    burn_in, length = gan_config.sampler.adam_burn_in, train_config.cycle_length
+  burn_in, length = gan_config.sampler.adam_burn_in, train_config.cycle_length
+  if length > 0 and run.iteration > burn_in:  # a run stopped within its burn-in has no cycles
     taken_at = run.snapshots.iterations(exclude_iteration=run.iteration)
     cycles = [schedules.snapshot_cycle(done, burn_in, length) for done in taken_at]
     last_cycle = schedules.snapshot_cycle(run.iteration, burn_in, length)
