@@ -55,9 +55,8 @@ def subset_scores(run_dir, validation):
   import tensorflow as tf
   from bgan_tf import data as data_lib
   from bgan_tf import schedules
-  from bgan_tf.run_dir import read_configs, restore_run
+  from bgan_tf.run_dir import restore_run
   run = restore_run(run_dir)
-  gan_config, train_config = read_configs(run_dir)
   chains = list(run.gan.discriminators)
   snapshots = run.snapshots.models(exclude_iteration=run.iteration)  # oldest first
   xs, ys = zip(*[(x, y.numpy()) for x, y in data_lib.eval_batches(validation, 500)])
@@ -73,7 +72,7 @@ def subset_scores(run_dir, validation):
   scores = {"chains": score(chain_probs), "all": score(probs), "first4": score(snapshot_probs[:4])}
   for k in (4, 8, 12):
     scores[f"last{k}"] = score(chain_probs + snapshot_probs[-k:])
-  burn_in, length = gan_config.sampler.adam_burn_in, train_config.cycle_length
+  burn_in, length = run.gan.config.sampler.adam_burn_in, run.train_config.cycle_length
   if length > 0 and run.iteration > burn_in:  # a run stopped within its burn-in has no cycles
     taken_at = run.snapshots.iterations(exclude_iteration=run.iteration)
     cycles = [schedules.snapshot_cycle(done, burn_in, length) for done in taken_at]

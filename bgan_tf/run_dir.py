@@ -290,6 +290,7 @@ class RestoredRun(NamedTuple):
   iteration: int
   checkpoint_path: str
   dataset_info: DatasetInfo
+  train_config: TrainConfig  # as recorded (the GAN's own config is `gan.config`)
 
   def posterior_discriminators(self):
     """The T discriminator samples: the current chains, then the snapshots.
@@ -324,7 +325,7 @@ def restore_run(run_dir: str) -> RestoredRun:
   iteration = tf.Variable(0, dtype=tf.int64, trainable=False)
   # The optimizers' slots are not needed to use the models: partial.
   path = restore_newest_whole(make_checkpoint(gan, snapshots, iteration), checkpoint_dir, partial=True)
-  return RestoredRun(gan, snapshots, int(iteration.numpy()), path, dataset_info)
+  return RestoredRun(gan, snapshots, int(iteration.numpy()), path, dataset_info, train_config)
 
 
 def _damage_errors():
