@@ -204,11 +204,28 @@ def test_stock_is_kept_unless_another_formulation_wins_by_the_margin_on_a_layer_
   assert kernel_choice._pick({"stock": small, "subpixel": small / 4, "phases": small, "matmul": small}) == "stock"
 
 
+def test_a_fast_stock_kernel_stops_the_measurement_before_the_other_formulations(monkeypatch):
+  traced = []
+  real = conv_gradients.conv2d_input_gradient
+  def recording(*args, **kwargs):  # it calls itself on pieces, with chunk=; count the outer call
+    if "chunk" not in kwargs:
+      traced.append(args[5])
+    return real(*args, **kwargs)
+
+  monkeypatch.setattr(conv_gradients, "conv2d_input_gradient", recording)
+  seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=1, stop_below=float("inf"))
+  assert list(seconds) == ["stock"] and traced == ["stock"]
+  assert kernel_choice._pick(seconds) == "stock"
+  traced.clear()
+  seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=1, stop_below=0)  # stock is never that fast
+  assert sorted(traced) == sorted(seconds) == sorted(conv_gradients.FORMULATIONS)
+
+
 def test_the_choice_is_measured_once_cached_on_disk_and_reread(monkeypatch, tmp_path):
   monkeypatch.setenv(kernel_choice.ENV_CACHE_DIR, str(tmp_path))
   monkeypatch.setenv(kernel_choice.ENV_FORMULATION, "measure")
   monkeypatch.setattr(kernel_choice, "_memory", {})
-  seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=1)
+  seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=1, stop_below=0)
   assert set(seconds) == set(conv_gradients.FORMULATIONS) and all(s > 0 for s in seconds.values())
   calls = []
   monkeypatch.setattr(kernel_choice, "measure",
