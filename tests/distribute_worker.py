@@ -103,21 +103,29 @@ def main(out_dir):
   result["preconditioner_max_rel_diff"] = max_relative_diff(preconditioners(single), preconditioners(mirrored))
   result["pool_gradient_diff"] = pool_gradient_diff(mirrored)
 
-  # Checkpoints cross strategies in both directions.
+  # Checkpoints cross strategies in both directions. Each restores into the
+  # other strategy's GAN, already built and traced (a fresh BayesianGAN
+  # builds every variable at construction too, so a restore assigns either
+  # way), and training then continues identically from the crossed states.
   mirrored_path = tf.train.Checkpoint(gan=mirrored).save(os.path.join(out_dir, "mirrored"))
   single_path = tf.train.Checkpoint(gan=single).save(os.path.join(out_dir, "single"))
-  into_single = BayesianGAN(config())
-  tf.train.Checkpoint(gan=into_single).restore(mirrored_path).assert_consumed()
-  into_mirrored = BayesianGAN(config(), strategy=tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
-  tf.train.Checkpoint(gan=into_mirrored).restore(single_path).assert_consumed()
-  result["restore_mirrored_into_single"] = max_diff(variables(into_single), variables(mirrored))
-  result["restore_single_into_mirrored"] = max_diff(variables(into_mirrored), variables(single))
-  result["restored_preconditioners_diff"] = max(max_diff(preconditioners(into_single), preconditioners(mirrored)),
-                                                max_diff(preconditioners(into_mirrored), preconditioners(single)))
-  # And training continues identically from the crossed checkpoints.
-  one_iteration(into_single, x, xl, yl, z_d, z_g)
-  one_iteration(into_mirrored, x, xl, yl, z_d, z_g)
-  result["continued_max_abs_diff"] = max_diff(variables(into_single), variables(into_mirrored))
+  saved = {"mirrored": (variables(mirrored), preconditioners(mirrored)),
+           "single": (variables(single), preconditioners(single))}
+  # Step both away from the saved states first, so a restore that assigned
+  # nothing would show.
+  one_iteration(single, x, xl, yl, z_d, z_g)
+  one_iteration(mirrored, x, xl, yl, z_d, z_g)
+  result["moved_from_saved"] = min(max_diff(variables(single), saved["single"][0]),
+                                   max_diff(variables(mirrored), saved["mirrored"][0]))
+  tf.train.Checkpoint(gan=single).restore(mirrored_path).assert_consumed()
+  tf.train.Checkpoint(gan=mirrored).restore(single_path).assert_consumed()
+  result["restore_mirrored_into_single"] = max_diff(variables(single), saved["mirrored"][0])
+  result["restore_single_into_mirrored"] = max_diff(variables(mirrored), saved["single"][0])
+  result["restored_preconditioners_diff"] = max(max_diff(preconditioners(single), saved["mirrored"][1]),
+                                                max_diff(preconditioners(mirrored), saved["single"][1]))
+  one_iteration(single, x, xl, yl, z_d, z_g)
+  one_iteration(mirrored, x, xl, yl, z_d, z_g)
+  result["continued_max_abs_diff"] = max_diff(variables(single), variables(mirrored))
   print(json.dumps(result))
 
 

@@ -25,6 +25,7 @@ def test_mirrored_iteration_equals_single_device_and_checkpoints_cross_strategie
   assert diffs["preconditioner_max_rel_diff"] < 1e-4, diffs
   assert diffs["restored_preconditioners_diff"] == 0.0, diffs
   assert diffs["pool_gradient_diff"] < 1e-5, diffs
+  assert diffs["moved_from_saved"] > 1e-4, diffs  # so the restores below have something to undo
   assert diffs["restore_mirrored_into_single"] == 0.0, diffs
   assert diffs["restore_single_into_mirrored"] == 0.0, diffs
   assert diffs["continued_max_abs_diff"] < 1e-5, diffs
