@@ -18,6 +18,8 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from absl import app, flags, logging
 
+from bgan_tf import export_paths
+from bgan_tf import kernel_override
 from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files
 from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS,
@@ -119,7 +121,7 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
         "of the test set (for choosing hyperparameters).", lower_bound=0)
     define("bool", "export", False, "At the end, export the classifier ensemble as a SavedModel for TF Serving.")
     define("string", "export_base", "export", "Folder of exported models: export_base/model_name/<version>/.")
-    define("string", "model_name", "bgan_classifier", "Name of the exported model (TF Serving's model name).")
+    define("string", "model_name", export_paths.DEFAULT_MODEL_NAME, "Name of the exported model (TF Serving's model name).")
   define("integer", "train_iter", 1000 if synth else 50000, "Training iterations.", lower_bound=1)
   define("bool", "wasserstein", False, "Wasserstein losses with weight clipping (unsupervised only).")
   define("bool", "ml", False, "Maximum likelihood: one plain GAN trained with Adam, no prior or noise.")
@@ -286,9 +288,8 @@ def run(main: Callable[[], None], doc: Optional[str] = None, flag_names: Sequenc
   def guarded(argv):
     if len(argv) > 1:  # before TensorFlow loads
       _fail(program, f"unexpected arguments: {' '.join(argv[1:])}", code=2)
-    from bgan_tf import kernel_choice  # noqa: imported late: TensorFlow loads here
     try:
-      kernel_choice.forced_formulation()  # a bad BGAN_TF_CONV_INPUT_GRADIENT, before any work
+      kernel_override.forced_formulation()  # a bad BGAN_TF_CONV_INPUT_GRADIENT, before any work
       main()
     except UserError as error:
       _fail(program, str(error), code=2)
@@ -354,10 +355,10 @@ def resolve_run_dir(flag_values, program) -> str:
 def check_output_locations(flag_values, program, run_dir) -> None:
   """Fails in one line, before any work, when an output folder of the run cannot be written.
 
-  Checks --out_dir, the run folder in it and, for `--export`, the export destination (the
-  export's own rule, which also checks the model name and models.config), so a file in the way
-  or a read-only folder is reported at start-up rather than as a traceback after the data set
-  loaded or, for the export, after the run trained.
+  Checks --out_dir, the run folder in it and, for `--export`, the export destination's name and
+  folders (`export_paths.check_paths`, the export's own rule), so a file in the way or a
+  read-only folder is reported at start-up, before TensorFlow loads, rather than as a traceback
+  after the data set loaded or, for the export, after the run trained.
 
   Raises:
     UsageError: --out_dir or the run folder cannot be written.
@@ -370,8 +371,8 @@ def check_output_locations(flag_values, program, run_dir) -> None:
   if problem:
     raise UsageError(f"run folder {run_dir}: cannot write there: {problem}")
   if program == "semi" and flag_values.export:
-    from bgan_tf import export  # noqa: imported late: TensorFlow loads here
-    export.check_destination(flag_values.export_base, flag_values.model_name)
+    # The folders now, before TensorFlow loads; models.config in `main_train`, before the data.
+    export_paths.check_paths(flag_values.export_base, flag_values.model_name)
 
 
 def apply_recipe(flag_values, program) -> None:
@@ -479,6 +480,9 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   check_output_locations(fv, program, run_dir)
   run_dir_lib.check_fresh_or_resumable(run_dir, fv.resume)
   seed_everything(fv.random_seed)
+  if program == "semi" and fv.export:
+    from bgan_tf import export  # noqa: imported late: TensorFlow loads here
+    export.check_destination(fv.export_base, fv.model_name)  # a broken models.config, before any work
 
   from bgan_tf import data as data_lib
   from bgan_tf import train as train_lib

@@ -47,9 +47,10 @@ from typing import Sequence, Tuple
 
 import tensorflow as tf
 
-__all__ = ["FORMULATIONS", "conv2d_input_gradient", "output_size_and_padding"]
+# Defined beside the environment's override, which the programs read before TensorFlow loads.
+from bgan_tf.kernel_override import FORMULATIONS
 
-FORMULATIONS = ("stock", "subpixel", "phases", "matmul")
+__all__ = ["FORMULATIONS", "conv2d_input_gradient", "output_size_and_padding"]
 
 # The discriminator step's input gradients run on ~1400 examples at once
 # (real, labeled and every generator's fakes). There, with oneDNN off, the

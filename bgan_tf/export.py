@@ -30,7 +30,6 @@ import functools
 import gc
 import logging as std_logging
 import os
-import re
 import shutil
 import tempfile
 from typing import NamedTuple, Optional, Sequence
@@ -40,9 +39,11 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from bgan_tf import export_paths
 from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files
 from bgan_tf.errors import ExportError
+from bgan_tf.export_paths import DEFAULT_MODEL_NAME, next_version
 from bgan_tf.run_dir import DatasetInfo
 from bgan_tf.serving import (CLASS_NAMES_FILE, INPUT_NAME, PER_SAMPLE_SIGNATURE, SERVING_SIGNATURE,
                              PosteriorClassifier)
@@ -60,7 +61,6 @@ __all__ = [
     "next_version",
 ]
 
-DEFAULT_MODEL_NAME = "bgan_classifier"
 # What to install for the warm-up file and models.config (TF Serving's protos).
 SERVING_EXTRA = "pip install 'bgan_tf[serving]' (tensorflow-serving-api)"
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")  # the name TF Serving looks for
@@ -69,9 +69,6 @@ WARMUP_BATCH_SIZE = 2
 # The loaded model must reproduce the in-memory ensemble to float32 round-off.
 _VERIFY_TOLERANCE = 1e-5
 _STAGING_PREFIX = ".tmp-export-"
-# A model name is a folder name and part of REST URLs (/v1/models/<name>:predict).
-_MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_VERSION_PATTERN = re.compile(r"[0-9]+")
 
 
 def export_discriminators(discriminators: Sequence[keras.Model], dataset_info: DatasetInfo, path: str, *,
@@ -130,11 +127,6 @@ def export_discriminators(discriminators: Sequence[keras.Model], dataset_info: D
     _write_warmup_requests(os.path.join(path, WARMUP_FILE), model_name, images)
   _verify(path, module, num_classes, images)
   return path
-
-
-def next_version(model_dir: str) -> int:
-  """One more than the largest integer-named folder in `model_dir` (1 if none)."""
-  return max(_versions(model_dir), default=0) + 1
 
 
 def model_config_text(export_base: str, model_name: str) -> Optional[str]:
@@ -248,9 +240,7 @@ def export_run(run_dir: str, export_base: str = "export", model_name: str = DEFA
   # Check the destination first: a taken version fails before the restore.
   check_destination(export_base, model_name, version)
   discriminators, dataset_info, num_classes = _restore_posterior(run_dir)
-  if num_classes < 2:
-    raise ExportError(f"{run_dir} is not a classifier: its discriminators have {num_classes} logit "
-                      "(an unsupervised run); export a run of run_bgan_semi")
+  export_paths.check_classifier(run_dir, num_classes)
   return export_version(discriminators, dataset_info, export_base, model_name, version)
 
 
@@ -279,37 +269,15 @@ def check_destination(export_base: str, model_name: str = DEFAULT_MODEL_NAME,
 
   `export_run` calls it before restoring the run, and `run_bgan_semi --export` before loading
   the data, so a bad name, a taken version, a file in the way, a read-only folder or a broken
-  models.config costs one line at start-up instead of a traceback after the work.
+  models.config costs one line at start-up instead of a traceback after the work. (The programs
+  run `export_paths.check_paths`, all of this but models.config, before TensorFlow loads.)
 
   Raises:
     ExportError: any of those.
   """
-  if not _MODEL_NAME_PATTERN.fullmatch(model_name or ""):
-    raise ExportError(f"model name must be letters, digits, '_', '.' or '-' (not starting with '.' "
-                      f"or '-'), got {model_name!r}")
-  if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-    raise ExportError(f"version must be an integer >= 1, got {version!r}")
-  model_dir = os.path.join(export_base, model_name)
-  for folder in (export_base, model_dir):  # models.config goes into the first, versions into the second
-    problem = run_files.folder_problem(folder)
-    if problem:
-      raise ExportError(f"cannot write to {folder}: {problem}")
-  if version is not None and version in _versions(model_dir):
-    raise ExportError(f"version {version} already exists in {model_dir}; existing versions are never "
-                      f"replaced (the next free one is {next_version(model_dir)})")
+  export_paths.check_paths(export_base, model_name, version)
   # A broken models.config stops the export before anything is written.
   return model_config_text(export_base, model_name)
-
-
-def _versions(model_dir):
-  """The integer versions TF Serving would see in `model_dir`."""
-  if not os.path.isdir(model_dir):
-    return set()
-  return {
-      int(name)
-      for name in os.listdir(model_dir)
-      if _VERSION_PATTERN.fullmatch(name) and os.path.isdir(os.path.join(model_dir, name))
-  }
 
 
 def _rename_to_version(saved, model_dir, version):

@@ -39,15 +39,14 @@ import tensorflow as tf
 from absl import logging
 
 from bgan_tf import conv_gradients
+from bgan_tf.kernel_override import ENV_FORMULATION, forced_formulation  # the override, part of this API
 from bgan_tf import run_files
-from bgan_tf.errors import ConfigError
 
 __all__ = [
     "ConvShape", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose", "forced_formulation", "machine_key",
     "measure", "onednn_enabled"
 ]
 
-ENV_FORMULATION = "BGAN_TF_CONV_INPUT_GRADIENT"
 ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
 # Representative of the discriminator step's big batches, which the
 # formulations run in pieces of `conv_gradients.CHUNK`.
@@ -78,21 +77,6 @@ class ConvShape(NamedTuple):
   def key(self) -> str:
     return (f"{self.input_hw[0]}x{self.input_hw[1]}x{self.in_channels}->{self.out_channels}"
             f"_k{self.kernel_hw[0]}x{self.kernel_hw[1]}_s{self.stride}_{self.padding}_{self.dtype}")
-
-
-def forced_formulation():
-  """The formulation `BGAN_TF_CONV_INPUT_GRADIENT` forces, or None to measure.
-
-  Raises:
-    ConfigError: the variable names no formulation (the programs check it before any work).
-  """
-  value = os.environ.get(ENV_FORMULATION, "measure").strip().lower()
-  if value in ("", "measure"):
-    return None
-  if value not in conv_gradients.FORMULATIONS:
-    raise ConfigError(f"{ENV_FORMULATION}={value!r}: must be one of "
-                      f"{', '.join(conv_gradients.FORMULATIONS + ('measure',))}")
-  return value
 
 
 def onednn_enabled() -> bool:

@@ -44,6 +44,7 @@ __all__ = [
     "RestoredRun",
     "TENSORBOARD_DIR",
     "check_fresh_or_resumable",
+    "check_restorable",
     "checkpoint_paths",
     "make_checkpoint",
     "read_configs",
@@ -301,6 +302,23 @@ class RestoredRun(NamedTuple):
     return list(self.gan.discriminators) + self.snapshots.models(exclude_iteration=self.iteration)
 
 
+def check_restorable(run_dir: str) -> Tuple[GANConfig, TrainConfig]:
+  """The run's recorded configs, if it is a run folder with a checkpoint (no TensorFlow needed).
+
+  Raises:
+    RunError: not a run folder, an unreadable record, or no checkpoint.
+  """
+  for name in (CONFIG_FILE, DATASET_FILE):
+    if not os.path.isfile(os.path.join(run_dir, name)):
+      raise RunError(f"{run_dir} is not a run folder: {name} not found")
+  configs = read_configs(run_dir)
+  checkpoint_dir = os.path.join(run_dir, CHECKPOINT_DIR)
+  # The CheckpointManager's state file; `restore_run` reads what it lists.
+  if not os.path.isfile(os.path.join(checkpoint_dir, "checkpoint")):
+    raise RunError(f"no checkpoint in {checkpoint_dir}")
+  return configs
+
+
 def restore_run(run_dir: str) -> RestoredRun:
   """Rebuilds a run's models from its config.json and newest whole checkpoint.
 
@@ -309,13 +327,10 @@ def restore_run(run_dir: str) -> RestoredRun:
   Raises:
     RunError: not a run folder, or no checkpoint in it that reads back whole.
   """
+  gan_config, train_config = check_restorable(run_dir)
   import tensorflow as tf
   from bgan_tf.bgan import BayesianGAN
   from bgan_tf.snapshots import PosteriorSnapshots
-  for name in (CONFIG_FILE, DATASET_FILE):
-    if not os.path.isfile(os.path.join(run_dir, name)):
-      raise RunError(f"{run_dir} is not a run folder: {name} not found")
-  gan_config, train_config = read_configs(run_dir)
   dataset_info = read_dataset_info(run_dir)
   checkpoint_dir = os.path.join(run_dir, CHECKPOINT_DIR)
   if not checkpoint_paths(checkpoint_dir):  # before the models are built

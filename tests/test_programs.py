@@ -257,6 +257,35 @@ def test_a_bad_kernel_choice_variable_fails_with_one_line_and_exit_code_2(monkey
   assert not list(tmp_path.iterdir())  # found before any work
 
 
+_WITHOUT_TENSORFLOW = """
+import sys
+from bgan_tf.programs import {program}
+sys.argv = ["{program}"] + sys.argv[1:]
+try:
+  {program}.main()
+finally:
+  sys.stdout.write("tensorflow loaded: %s" % ("tensorflow" in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("program,args,message", [
+    ("run_bgan_semi", ["--out_dir={tmp}/a_file"], "it is a file"),
+    ("run_bgan_semi", ["--export", "--export_base={tmp}/a_file"], "cannot write to {tmp}/a_file"),
+    ("export_bgan", ["--run_dir={tmp}/no_run"], "not a run folder"),
+    ("export_bgan", ["--run_dir={tmp}", "--export_base={tmp}/a_file"], "cannot write to {tmp}/a_file"),
+])
+def test_bad_paths_fail_before_tensorflow_loads(tmp_path, monkeypatch, program, args, message):
+  # The one-line error comes within a second, not after TensorFlow's
+  # seconds of start-up; the kernel-choice variable is read TF-free too.
+  (tmp_path / "a_file").write_text("in the way\n")
+  monkeypatch.setenv("BGAN_TF_CONV_INPUT_GRADIENT", "stock")
+  result = subprocess.run([sys.executable, "-c", _WITHOUT_TENSORFLOW.format(program=program)] +
+                          [a.format(tmp=tmp_path) for a in args], capture_output=True, text=True, timeout=60)
+  assert result.returncode == 2, result.stderr
+  assert message.format(tmp=tmp_path) in result.stderr
+  assert result.stdout == "tensorflow loaded: False"
+
+
 @pytest.mark.parametrize("args,message", [
     (["--dataset=digits", "--N=5"], "num_labeled=5"),
     (["--dataset=mnist", "--data_path=/nonexistent/mnist"], "/nonexistent/mnist"),

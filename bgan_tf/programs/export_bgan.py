@@ -14,6 +14,8 @@ docs/SERVING.md describes the signatures and how to serve them.
 from absl import flags
 
 from bgan_tf import cli
+from bgan_tf import export_paths
+from bgan_tf import run_dir as run_dir_lib
 
 __all__ = ["main"]
 
@@ -24,9 +26,8 @@ def main() -> None:
   """The `export_bgan` command: flags from `sys.argv`; a user error exits 2 with one line."""
   flags.DEFINE_string("run_dir", None, "Run folder of run_bgan_semi to export (its newest whole checkpoint).")
   flags.DEFINE_string("export_base", "export", "Folder of the model folders and models.config.")
-  # The default is bgan_tf.export.DEFAULT_MODEL_NAME, spelled out so that
-  # --help and flag errors do not wait for TensorFlow to load.
-  flags.DEFINE_string("model_name", "bgan_classifier", "TF Serving model name: the folder under --export_base.")
+  flags.DEFINE_string("model_name", export_paths.DEFAULT_MODEL_NAME,
+                      "TF Serving model name: the folder under --export_base.")
   flags.DEFINE_integer("version", None, "Version to write (default: one more than the largest existing).",
                        lower_bound=1)
   flags.mark_flag_as_required("run_dir")
@@ -34,8 +35,12 @@ def main() -> None:
 
 
 def _export():
-  from bgan_tf import export  # noqa: imported late: TensorFlow loads here
   fv = flags.FLAGS
+  # What can be checked without TensorFlow fails first, in about a second.
+  export_paths.check_paths(fv.export_base, fv.model_name, fv.version)
+  gan_config, _ = run_dir_lib.check_restorable(fv.run_dir)
+  export_paths.check_classifier(fv.run_dir, gan_config.model.num_classes)
+  from bgan_tf import export  # noqa: imported late: TensorFlow loads here
   print(export.export_run(fv.run_dir, export_base=fv.export_base, model_name=fv.model_name, version=fv.version))
 
 
