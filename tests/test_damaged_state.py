@@ -42,12 +42,16 @@ def _copy_with_truncated_checkpoints(whole_run, out_dir, name, iterations):
   return run_dir
 
 
-def _resume(run_dir, train_iter):
+def _resume_args(run_dir, train_iter):
   # The copy's flagfile names the original run: point it at the copy.
-  return run_subprocess("run_bgan_semi", [
+  return [
       f"--flagfile={run_dir / 'flags.txt'}", f"--out_dir={run_dir.parent}", f"--run_name={run_dir.name}",
       "--resume", f"--train_iter={train_iter}"
-  ])
+  ]
+
+
+def _resume(run_dir, train_iter):
+  return run_subprocess("run_bgan_semi", _resume_args(run_dir, train_iter))
 
 
 def _assert_one_error_line(result, program, message):
@@ -64,16 +68,24 @@ def _assert_one_error_line(result, program, message):
 
 def test_resume_falls_back_to_the_newest_checkpoint_that_reads_whole(whole_run, tmp_path):
   damaged = _copy_with_truncated_checkpoints(whole_run, tmp_path, "damaged", [6])
-  result = _resume(damaged, train_iter=9)
-  assert result.returncode == 0, result.stderr[-2000:]
+  reference = tmp_path / "reference"
+  shutil.copytree(whole_run, reference)
+  # Both resumes at once (each spends seconds loading TensorFlow alone); each run's numbers
+  # depend on its own seeds, not on what else runs.
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  command = [sys.executable, os.path.join(REPO, "bin", "run_bgan_semi")]
+  processes = [subprocess.Popen(command + _resume_args(run_dir, 9), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env) for run_dir in (damaged, reference)]
+  outputs = [p.communicate(timeout=300) for p in processes]  # (reading the pipes as they fill)
+  (code, stderr), (reference_code, reference_stderr) = [(p.returncode, err) for p, (_, err) in zip(processes, outputs)]
+  assert code == 0, stderr[-2000:]
+  assert reference_code == 0, reference_stderr[-2000:]
+  result = subprocess.CompletedProcess(command, code, "", stderr)
   (warning,) = [line for line in result.stderr.splitlines() if "skipped damaged checkpoint" in line]
   assert warning.startswith("W") and f"{damaged / 'checkpoints'}: ckpt-6 (" in warning, warning
   assert "restored ckpt-3, the newest that reads whole" in warning, warning
   assert f"resumed from {damaged / 'checkpoints' / 'ckpt-3'} at iteration 3" in result.stderr
   # Nothing of the damaged checkpoint was used: the run is the one resumed from iteration 6.
-  reference = tmp_path / "reference"
-  shutil.copytree(whole_run, reference)
-  assert _resume(reference, train_iter=9).returncode == 0
   assert tf.train.latest_checkpoint(str(damaged / "checkpoints")).endswith("ckpt-9")
   expected, values = checkpoint_values(reference), checkpoint_values(damaged)
   assert values.keys() == expected.keys()
