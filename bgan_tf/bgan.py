@@ -144,11 +144,12 @@ class BayesianGAN(tf.Module):
     for key, optimizer in self.optimizers.items():
       optimizer.build(self._variables_for(key))
 
+    # The phase flags the steps take; two constants, so no Python bool is converted per call.
+    self._adam_phase, self._sghmc_phase = tf.constant(True), tf.constant(False)
     # The steps hold no tensor-dependent Python control flow (their loops run
     # over the J and J_d samples, fixed at trace time), so autograph has
     # nothing to convert; skipping its source transformation cut the first
     # call of the small digits config from 15.6 s to 10.8 s on AVX2.
-    self._adam_phase, self._sghmc_phase = tf.constant(True), tf.constant(False)
     self._step_fns = {}
     example_spec = tf.TensorSpec([None, *model_cfg.example_shape], tf.float32)
     z_spec = tf.TensorSpec([config.num_generators, None, model_cfg.z_dim], tf.float32)
@@ -214,7 +215,7 @@ class BayesianGAN(tf.Module):
       sample's loss) and, semi-supervised, `disc_supervised_losses`.
     """
     z = self.sample_z(tf.shape(x_real)[0]) if z is None else z
-    fn, phase = self._step_fns["disc"], self._use_adam(use_adam)
+    fn, phase = self._step_fns["disc"], self._phase_flag(use_adam)
     if self.config.model.semi_supervised:
       if x_labeled is None or y_labeled is None:
         raise ValueError("a semi-supervised discriminator step needs x_labeled and y_labeled")
@@ -241,7 +242,7 @@ class BayesianGAN(tf.Module):
       Dict with `gen_losses` `[num_generators]` (each sample's likelihood
       part, feature matching included).
     """
-    fn, phase = self._step_fns["gen"], self._use_adam(use_adam)
+    fn, phase = self._step_fns["gen"], self._phase_flag(use_adam)
     if self.uses_real_in_generator_step:
       if x_real is None:
         raise ValueError("feature matching needs the real batch: pass x_real to generator_step")
@@ -331,8 +332,8 @@ class BayesianGAN(tf.Module):
 
   # ------------------------------------------------------------ step internals
 
-  def _use_adam(self, use_adam):
-    # Two constants, so the steps never convert a Python bool per call.
+  def _phase_flag(self, use_adam):
+    """The bool tensor the steps take: True for an Adam step (always, for the ML baselines)."""
     return self._adam_phase if self.config.maximum_likelihood or use_adam else self._sghmc_phase
 
   def _scale_loss(self, kind, use_adam, loss):

@@ -121,7 +121,8 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
         "of the test set (for choosing hyperparameters).", lower_bound=0)
     define("bool", "export", False, "At the end, export the classifier ensemble as a SavedModel for TF Serving.")
     define("string", "export_base", "export", "Folder of exported models: export_base/model_name/<version>/.")
-    define("string", "model_name", export_paths.DEFAULT_MODEL_NAME, "Name of the exported model (TF Serving's model name).")
+    define("string", "model_name", export_paths.DEFAULT_MODEL_NAME,
+           "Name of the exported model (TF Serving's model name).")
   define("integer", "train_iter", 1000 if synth else 50000, "Training iterations.", lower_bound=1)
   define("bool", "wasserstein", False, "Wasserstein losses with weight clipping (unsupervised only).")
   define("bool", "ml", False, "Maximum likelihood: one plain GAN trained with Adam, no prior or noise.")
