@@ -34,6 +34,17 @@ def run_in_process(program, args, hooks_fn=None):
   return cli.main_train(values, program, names, hooks_fn=hooks_fn).results
 
 
+def record_only(monkeypatch, program, args):
+  """Runs the program up to its run record (config.json, flags.txt), with training stubbed out.
+
+  For tests of how flags resolve into the recorded configuration: everything
+  before `train` runs as in a real run.
+  """
+  from bgan_tf import train as train_lib
+  monkeypatch.setattr(train_lib, "train", lambda *args, **kwargs: train_lib.TrainResult({}, {}))
+  return run_in_process(program, args)
+
+
 def run_subprocess(script, args, timeout=300):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
   return subprocess.run([sys.executable, os.path.join(REPO, "bin", script)] + list(args), capture_output=True,
@@ -80,14 +91,14 @@ def test_semi_supervised_run_writes_every_output(tmp_path):
   assert [e.step for e in accumulator.Tensors("accuracy/semi_supervised")] == [2, 4]
 
 
-def test_flagfile_reproduces_the_configuration(tmp_path):
-  run_in_process(
-      "unsupervised",
+def test_flagfile_reproduces_the_configuration(tmp_path, monkeypatch):
+  record_only(
+      monkeypatch, "unsupervised",
       TINY + ["--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}", "--run_name=first", "--num_mcmc=2"])
   with open(tmp_path / "first" / "config.json") as f:
     first = json.load(f)
   flagfile = tmp_path / "first" / "flags.txt"
-  run_in_process("unsupervised", [f"--flagfile={flagfile}", "--run_name=second"])
+  record_only(monkeypatch, "unsupervised", [f"--flagfile={flagfile}", "--run_name=second"])
   with open(tmp_path / "second" / "config.json") as f:
     assert json.load(f) == first
 
@@ -136,9 +147,9 @@ def test_resume_refuses_a_changed_configuration(tmp_path):
     run_in_process("unsupervised", common)
 
 
-def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path):
+def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path, monkeypatch):
   common = TINY[:-2] + ["--N=20", "--num_gen=2", "--train_iter=2", "--n_save=2", f"--out_dir={tmp_path}"]
-  run_in_process("semi", common + ["--recipe=2017", "--lr=0.004", "--run_name=original"])
+  record_only(monkeypatch, "semi", common + ["--recipe=2017", "--lr=0.004", "--run_name=original"])
   with open(tmp_path / "original" / "config.json") as f:
     gan = json.load(f)["gan"]
   assert (gan["objective"], gan["real_weight"], gan["pairing"], gan["feature_matching"]) == ("logsumexp",
@@ -152,7 +163,7 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path):
   flagfile = (tmp_path / "original" / "flags.txt").read_text()
   assert "--noise=2017" in flagfile and "--burn_in=5000" in flagfile  # the resolved values are recorded
 
-  run_in_process("semi", common + ["--recipe=2017", "--pairing=chain", "--burn_in=1", "--run_name=changed"])
+  record_only(monkeypatch, "semi", common + ["--recipe=2017", "--pairing=chain", "--burn_in=1", "--run_name=changed"])
   with open(tmp_path / "changed" / "config.json") as f:
     gan = json.load(f)["gan"]
   assert (gan["pairing"], gan["sampler"]["adam_burn_in"], gan["objective"]) == ("chain", 1, "logsumexp")
