@@ -336,9 +336,13 @@ class BayesianGAN(tf.Module):
     """The bool tensor the steps take: True for an Adam step (always, for the ML baselines)."""
     return self._adam_phase if self.config.maximum_likelihood or use_adam else self._sghmc_phase
 
+  def _phase_optimizers(self, kind):
+    """(Adam, SGHMC or None for the ML baselines) of the "d" or "g" ensemble."""
+    return self.optimizers[f"adam_{kind}"], self.optimizers.get(f"sghmc_{kind}")
+
   def _scale_loss(self, kind, use_adam, loss):
     """The loss as the phase's optimizer scales it (mixed_float16 only; else `loss` itself)."""
-    adam, sghmc = self.optimizers[f"adam_{kind}"], self.optimizers.get(f"sghmc_{kind}")
+    adam, sghmc = self._phase_optimizers(kind)
     adam_scaled = adam.scale_loss(loss)
     if sghmc is None:
       return adam_scaled
@@ -356,7 +360,7 @@ class BayesianGAN(tf.Module):
       self.strategy.run(lambda grads: optimizer.apply_gradients(zip(grads, variables)), args=(gradients,))
       return tf.constant(True)
 
-    adam, sghmc = self.optimizers[f"adam_{kind}"], self.optimizers.get(f"sghmc_{kind}")
+    adam, sghmc = self._phase_optimizers(kind)
     if sghmc is None:
       apply(adam)
     else:
@@ -439,10 +443,9 @@ class BayesianGAN(tf.Module):
     }
 
   def _discriminator_update(self, use_adam, x_real, z, x_labeled=None, y_labeled=None):
-    variables = self.discriminator_variables
     metrics = self._run_on_replicas(
         lambda: self._discriminator_replica_gradients(use_adam, x_real, z, x_labeled, y_labeled))
-    self._apply_phase("d", use_adam, metrics.pop("gradients"), variables)
+    self._apply_phase("d", use_adam, metrics.pop("gradients"), self.discriminator_variables)
     if self.config.wasserstein:  # in cross-replica context: every copy gets clipped
       clip = self.config.clip_value
       for v in self.discriminator_variables:

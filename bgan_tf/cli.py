@@ -483,7 +483,7 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   seed_everything(fv.random_seed)
   if program == "semi" and fv.export:
     from bgan_tf import export  # noqa: imported late: TensorFlow loads here
-    export.check_destination(fv.export_base, fv.model_name)  # a broken models.config, before any work
+    export.model_config_text(fv.export_base, fv.model_name)  # a broken models.config, before any work
 
   from bgan_tf import data as data_lib
   from bgan_tf import train as train_lib

@@ -333,8 +333,6 @@ def restore_run(run_dir: str) -> RestoredRun:
   from bgan_tf.snapshots import PosteriorSnapshots
   dataset_info = read_dataset_info(run_dir)
   checkpoint_dir = os.path.join(run_dir, CHECKPOINT_DIR)
-  if not checkpoint_paths(checkpoint_dir):  # before the models are built
-    raise RunError(f"no checkpoint in {checkpoint_dir}")
   gan = BayesianGAN(gan_config)
   snapshots = PosteriorSnapshots(gan_config.model, snapshot_capacity(gan_config, train_config))
   iteration = tf.Variable(0, dtype=tf.int64, trainable=False)

@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 
 from bgan_tf.run_dir import restore_run
-from test_programs import REPO, TINY, checkpoint_values, run_in_process, run_subprocess
+from test_programs import REPO, TINY, checkpoint_values, run_in_process, run_subprocess, start_subprocess
 
 ARGS = TINY + ["--N=20", "--n_save=3", "--notensorboard"]
 
@@ -72,19 +72,15 @@ def test_resume_falls_back_to_the_newest_checkpoint_that_reads_whole(whole_run, 
   shutil.copytree(whole_run, reference)
   # Both resumes at once (each spends seconds loading TensorFlow alone); each run's numbers
   # depend on its own seeds, not on what else runs.
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  command = [sys.executable, os.path.join(REPO, "bin", "run_bgan_semi")]
-  processes = [subprocess.Popen(command + _resume_args(run_dir, 9), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=env) for run_dir in (damaged, reference)]
+  processes = [start_subprocess("run_bgan_semi", _resume_args(run_dir, 9)) for run_dir in (damaged, reference)]
   outputs = [p.communicate(timeout=300) for p in processes]  # (reading the pipes as they fill)
   (code, stderr), (reference_code, reference_stderr) = [(p.returncode, err) for p, (_, err) in zip(processes, outputs)]
   assert code == 0, stderr[-2000:]
   assert reference_code == 0, reference_stderr[-2000:]
-  result = subprocess.CompletedProcess(command, code, "", stderr)
-  (warning,) = [line for line in result.stderr.splitlines() if "skipped damaged checkpoint" in line]
+  (warning,) = [line for line in stderr.splitlines() if "skipped damaged checkpoint" in line]
   assert warning.startswith("W") and f"{damaged / 'checkpoints'}: ckpt-6 (" in warning, warning
   assert "restored ckpt-3, the newest that reads whole" in warning, warning
-  assert f"resumed from {damaged / 'checkpoints' / 'ckpt-3'} at iteration 3" in result.stderr
+  assert f"resumed from {damaged / 'checkpoints' / 'ckpt-3'} at iteration 3" in stderr
   # Nothing of the damaged checkpoint was used: the run is the one resumed from iteration 6.
   assert tf.train.latest_checkpoint(str(damaged / "checkpoints")).endswith("ckpt-9")
   expected, values = checkpoint_values(reference), checkpoint_values(damaged)

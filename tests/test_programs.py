@@ -51,6 +51,13 @@ def run_subprocess(script, args, timeout=300):
                         text=True, timeout=timeout, env=env)
 
 
+def start_subprocess(script, args):
+  """`bin/<script> args` started, not waited for (for runs that go at once); pipes for both outputs."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+  return subprocess.Popen([sys.executable, os.path.join(REPO, "bin", script)] + list(args), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env)
+
+
 def checkpoint_values(run_dir):
   reader = tf.train.load_checkpoint(os.path.join(run_dir, "checkpoints"))
   return {
@@ -351,15 +358,13 @@ def bad_path_results(tmp_path_factory):
   tmp = tmp_path_factory.mktemp("bad_paths")
   (tmp / "a_file").write_text("in the way\n")
   (tmp / "read_only").mkdir(mode=0o555)
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
   processes = {}
   for case, (args, _) in BAD_PATHS.items():
     if case in NEEDS_PERMISSIONS and not PERMISSION_BITS_BIND:
       continue
     # A data set that cannot load: an error about it would mean the paths were checked too late.
     args = ["--dataset=mnist", f"--data_path={tmp}/no_data"] + [a.format(tmp=tmp) for a in args]
-    processes[case] = subprocess.Popen([sys.executable, os.path.join(REPO, "bin", "run_bgan_semi")] + args,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    processes[case] = start_subprocess("run_bgan_semi", args)
   results = {case: (p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for case, p in processes.items()}
   yield results, tmp
   os.chmod(tmp / "read_only", 0o755)
