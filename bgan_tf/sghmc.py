@@ -240,6 +240,7 @@ def preconditioner_from_adam(adam, variables, delta=PRECONDITIONER_DELTA):
   correction = 1.0 - adam.beta_2**steps
   values = []
   for variable in variables:
-    second_moment = tf.convert_to_tensor(adam._velocities[adam._get_variable_index(variable)])  # pylint: disable=protected-access
+    index = adam._get_variable_index(variable)  # pylint: disable=protected-access
+    second_moment = tf.convert_to_tensor(adam._velocities[index])  # pylint: disable=protected-access
     values.append(1.0 / (tf.sqrt(second_moment / correction) + delta))
   return values
