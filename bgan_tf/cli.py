@@ -186,6 +186,13 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
       "default: one device; mirrored: all local GPUs (or CPUs) with all-reduced gradients; "
       "multi_worker: several hosts, configured by the TF_CONFIG environment variable.",
       enum_values=["default", "mirrored", "multi_worker"])
+  define("integer", "inter_op_threads", 0,
+         "Threads that run independent TensorFlow ops at once (0: TensorFlow's default, one per core).",
+         lower_bound=0)
+  define("integer", "intra_op_threads", 0,
+         "Threads inside one TensorFlow op (0: TensorFlow's default, one per core). 1 suits small "
+         "networks on few cores: the README's digits run was 4-29% faster at 1 on 2 cores (docs/BENCHMARKS.md "
+         "section 3). It changes float rounding, so the numbers change with it.", lower_bound=0)
   define(
       "enum", "precision", "float32",
       "float32, or mixed_bfloat16 (CPUs with bf16 units, TPUs) / mixed_float16 (GPUs); variables, "
@@ -329,6 +336,40 @@ def _fail(program, message, code):
   sys.stderr.write(f"{program}: error: {' '.join(message.split())}\n")
   sys.stderr.flush()
   sys.exit(code)
+
+
+def configure_threads(inter_op: int, intra_op: int) -> None:
+  """Sets TensorFlow's two thread pools (0 leaves a pool at TensorFlow's default).
+
+  TensorFlow fixes its pools when its runtime starts, so this must run before
+  any TensorFlow op; asking later for a different size is a user error (the
+  same size is accepted, so an in-process caller may repeat it).
+
+  Args:
+    inter_op: threads that run independent ops concurrently.
+    intra_op: threads that share the work of one op.
+
+  Raises:
+    ConfigError: a size asked for after TensorFlow started with another.
+  """
+  if not (inter_op or intra_op):
+    return
+  import tensorflow as tf
+  for flag, size, setter, getter in (
+      ("inter_op_threads", inter_op, tf.config.threading.set_inter_op_parallelism_threads,
+       tf.config.threading.get_inter_op_parallelism_threads),
+      ("intra_op_threads", intra_op, tf.config.threading.set_intra_op_parallelism_threads,
+       tf.config.threading.get_intra_op_parallelism_threads)):
+    if not size:
+      continue
+    try:
+      setter(size)
+    except RuntimeError:
+      raise ConfigError(f"--{flag}={size}: TensorFlow already started with {getter() or 'its default'} "
+                        "threads in that pool; set it before any TensorFlow work") from None
+  logging.info("TensorFlow threads: inter-op %s, intra-op %s",
+               tf.config.threading.get_inter_op_parallelism_threads() or "default",
+               tf.config.threading.get_intra_op_parallelism_threads() or "default")
 
 
 def seed_everything(seed: int) -> None:
@@ -480,6 +521,7 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   run_dir = resolve_run_dir(fv, program)
   check_output_locations(fv, program, run_dir)
   run_dir_lib.check_fresh_or_resumable(run_dir, fv.resume)
+  configure_threads(fv.inter_op_threads, fv.intra_op_threads)
   seed_everything(fv.random_seed)
   if program == "semi" and fv.export:
     from bgan_tf import export  # noqa: imported late: TensorFlow loads here

@@ -17,7 +17,7 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from bgan_tf import cli
-from bgan_tf.errors import NonFiniteLossError, RunError
+from bgan_tf.errors import ConfigError, NonFiniteLossError, RunError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = [
@@ -244,6 +244,7 @@ def test_non_finite_probabilities_with_finite_losses_stop_the_run(tmp_path):
     (["--ml", "--ml_ensemble=3"], "either --ml or --ml_ensemble"),
     (["--mlp_hidden=128,x"], "--mlp_hidden must be a comma-separated list of positive integers"),
     (["--preconditioner=adam", "--burn_in=0"], "it needs a burn-in (--burn_in > 0)"),
+    (["--intra_op_threads=-1"], "intra_op_threads"),
 ])
 def test_bad_flags_fail_with_one_line_and_exit_code_2(args, message):
   result = run_subprocess("run_bgan_semi", args, timeout=60)
@@ -414,6 +415,27 @@ def test_a_run_prints_its_progress_lines_but_not_tensorflows_checkpoint_timing(t
   assert tf.train.latest_checkpoint(str(tmp_path / "quiet" / "checkpoints")).endswith("ckpt-2")
   assert "iter 1/2" in result.stderr and "iter 2/2" in result.stderr
   assert "Sharding callback" not in result.stderr
+
+
+def test_thread_flags_set_tensorflows_pools_and_are_recorded(tmp_path):
+  # The log line reads the pools back from TensorFlow, so it fails if the flags do not reach it.
+  result = run_subprocess(
+      "run_bgan", TINY + ["--train_iter=1", f"--out_dir={tmp_path}", "--run_name=threads", "--notensorboard",
+                          "--inter_op_threads=2", "--intra_op_threads=1"])
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "TensorFlow threads: inter-op 2, intra-op 1" in result.stderr
+  recorded = (tmp_path / "threads" / "flags.txt").read_text().split()
+  assert "--inter_op_threads=2" in recorded and "--intra_op_threads=1" in recorded
+
+
+def test_thread_pools_asked_for_after_tensorflow_started_are_a_config_error():
+  tf.constant(0.0) + 1.0  # the pools are fixed from here on
+  started_with = tf.config.threading.get_intra_op_parallelism_threads()
+  cli.configure_threads(0, 0)  # nothing asked for: nothing to check
+  with pytest.raises(ConfigError, match="--intra_op_threads=.*set it before any TensorFlow work"):
+    cli.configure_threads(0, started_with + 3)
+  if started_with:
+    cli.configure_threads(0, started_with)  # the size it already has is accepted
 
 
 @pytest.mark.slow
