@@ -32,7 +32,8 @@ import sys
 from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
-from semi_runs import NonFinitePredictiveError, evaluate_run, load_record, mean_std, run_one  # noqa: E402  (bench/semi_runs.py)
+# bench/semi_runs.py
+from semi_runs import NonFinitePredictiveError, evaluate_run, load_record, mean_std, run_one  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -137,7 +137,8 @@ def time_kernels(passes, repeats):
     name = f"{op}[{formulation}]" if formulation else op
     slow = gflop / best / conv_peak < HEALTHY_FRACTION
     print(
-        f"{'SLOW ' if slow else '     '}{name:34s} b={batch:5d} {geometry.input_hw[0]:>2d}x{geometry.input_channels:<4d}->"
+        f"{'SLOW ' if slow else '     '}{name:34s} b={batch:5d} "
+        f"{geometry.input_hw[0]:>2d}x{geometry.input_channels:<4d}->"
         f"{geometry.output_hw[0]:>2d}x{geometry.output_channels:<4d} k{geometry.kernel} x{count:<3d}"
         f" {gflop / best:6.0f} GFLOP/s  {100 * gflop / best / conv_peak:5.1f}% of peak"
         f"  {count * best:6.3f} s/iter  [{labels[0]}{' ...' if len(labels) > 1 else ''}]", flush=True)
@@ -218,7 +219,9 @@ def main(argv):
 
   overall = {
       "gflop_per_iteration": total_gflop, "rounds": len(rounds), **{
-          f"median_{key}": median_of(key) for key in ("kernel_ceiling_s", "kernel_ceiling_ratio_to_peak", "iteration_median_s", "iteration_ratio_to_peak", "iteration_over_ceiling_s")
+          f"median_{key}": median_of(key)
+          for key in ("kernel_ceiling_s", "kernel_ceiling_ratio_to_peak", "iteration_median_s",
+                      "iteration_ratio_to_peak", "iteration_over_ceiling_s")
       }
   }
   print(f"\nover {len(rounds)} rounds: kernel ceiling {100 * overall['median_kernel_ceiling_ratio_to_peak']:.1f}% "

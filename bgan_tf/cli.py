@@ -10,6 +10,7 @@ reads flags: every function here takes the parsed `FlagValues` explicitly.
 
 import datetime
 import functools
+import json
 import logging as std_logging
 import os
 import random
@@ -31,6 +32,14 @@ from bgan_tf.recipes import RECIPES, recipe_values
 __all__ = ["PROGRAMS", "RunOutcome", "define_flags", "main_train", "run", "run_program"]
 
 PROGRAMS = ("semi", "unsupervised", "synth")
+
+# Data sets that --data_path has no part in: the digits ship in the package, the synthetic one is generated.
+_BUILT_IN_DATASETS = ("digits", "synthetic")
+
+# Largest --inter_op_threads / --intra_op_threads: above any core count in use, and
+# far below what TensorFlow would try to start (a million threads filled 12 GiB of
+# memory in 4 minutes before any step ran).
+MAX_THREADS = 1024
 
 # Flags whose defaults come from --recipe (None until `apply_recipe`): (kind, name, help, options).
 _SAMPLER_AND_OBJECTIVE_FLAGS = (
@@ -130,7 +139,8 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
     define("integer", "ml_ensemble", 0, "If > 0, train that many independent ML GANs.", lower_bound=0)
     define("bool", "save_samples", False, "Write PNG sample grids per generator sample every n_save.")
   define("bool", "save_weights", False, "Write all weights (.npz) every n_save.")
-  define("integer", "random_seed", 2222, "Seeds numpy, Python, TensorFlow and every random stream.", lower_bound=0)
+  define("integer", "random_seed", 2222, "Seeds numpy, Python, TensorFlow and every random stream.", lower_bound=0,
+         upper_bound=2**32 - 1)  # numpy's range
   define("float", "lr", 0.01 if synth else 0.005, "SGHMC learning rate eps (the step on the mean loss).",
          lower_bound=1e-12)
   define("float", "lr_decay", 3.0,
@@ -144,7 +154,8 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
       "'sgd' or 'sghmc': SGHMC sampling after --burn_in Adam iterations; 'adam': Adam throughout (no "
       "noise). Default from --recipe.", enum_values=["sgd", "sghmc", "adam"])
   # --- flags the original lacked ---
-  define("string", "run_name", None, "Run folder name under out_dir (default: <dataset>_<timestamp>).")
+  define("string", "run_name", None, "Run folder name under out_dir (default: "
+         f"{'synthetic' if synth else '<dataset>'}_<timestamp>).")
   define("bool", "resume", False, "Continue the run in out_dir/run_name from its latest checkpoint.")
   define("integer", "checkpoint_every", None, "Checkpoint interval in iterations (default: n_save).",
          lower_bound=1)
@@ -188,17 +199,21 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
       enum_values=["default", "mirrored", "multi_worker"])
   define("integer", "inter_op_threads", 0,
          "Threads that run independent TensorFlow ops at once (0: TensorFlow's default, one per core).",
-         lower_bound=0)
+         lower_bound=0, upper_bound=MAX_THREADS)
   define("integer", "intra_op_threads", 0,
          "Threads inside one TensorFlow op (0: TensorFlow's default, one per core). 1 suits small "
          "networks on few cores: the README's digits run was 4-29% faster at 1 on 2 cores (docs/BENCHMARKS.md "
-         "section 3). It changes float rounding, so the numbers change with it.", lower_bound=0)
+         "section 3). It changes float rounding, so the numbers change with it.", lower_bound=0,
+         upper_bound=MAX_THREADS)
   define(
       "enum", "precision", "float32",
       "float32, or mixed_bfloat16 (CPUs with bf16 units, TPUs) / mixed_float16 (GPUs); variables, "
       "sampler state and noise stay float32.", enum_values=["float32", "mixed_bfloat16", "mixed_float16"])
-  define("integer", "max_snapshots", 20, "Posterior snapshots kept; the export averages chains + snapshots.",
-         lower_bound=0)
+  define("integer", "max_snapshots", 20,
+         "Posterior snapshots kept (every slot is built at start-up). " +
+         ("The posterior predictive and the export average the chains and the snapshots." if program == "semi"
+          else "They are discriminator samples, kept in the checkpoints; only run_bgan_semi's predictive "
+          "and export average them."), lower_bound=0)
   if not synth:
     define("string", "data_dir", None, "tensorflow-datasets folder with prepared builds (default: tfds's).")
     define("bool", "allow_download", False, "Let tensorflow-datasets download a data set it lacks.")
@@ -212,6 +227,11 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   flags.register_multi_flags_validator(
       ["cycle_length", "optimizer", "recipe", "ml"] + ([] if synth else ["ml_ensemble"]),
       functools.partial(_check_cycle_flags, program), message="", flag_values=flag_values)
+  if not synth:
+    flags.register_multi_flags_validator(
+        ["dataset", "data_path"], lambda values: not (values["dataset"] in _BUILT_IN_DATASETS and values["data_path"]),
+        message="--data_path: the digits and synthetic data sets are built in and read no files",
+        flag_values=flag_values)
   if program == "semi":
     flags.register_validator("wasserstein", lambda value: not value,
                              message="--wasserstein is unsupervised: use bin/run_bgan", flag_values=flag_values)
@@ -303,8 +323,8 @@ def run(main: Callable[[], None], doc: Optional[str] = None, flag_names: Sequenc
       _fail(program, str(error), code=2)
     except NonFiniteLossError as error:
       _fail(program, str(error), code=1)
-    except NonFiniteLossError as error:
-      _fail(program, str(error), code=1)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: one line, exit 128 + SIGINT as a shell reports it
+      _fail(program, str(interrupt) or "interrupted", code=130)
 
   app.run(guarded, flags_parser=parse)
 
@@ -521,8 +541,11 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   run_dir = resolve_run_dir(fv, program)
   check_output_locations(fv, program, run_dir)
   run_dir_lib.check_fresh_or_resumable(run_dir, fv.resume)
+  check_cluster_config(fv.strategy)
   configure_threads(fv.inter_op_threads, fv.intra_op_threads)
   seed_everything(fv.random_seed)
+  # Before the run record is written: a cluster TensorFlow rejects leaves no half-made run.
+  strategy = make_strategy(fv.strategy)
   if program == "semi" and fv.export:
     from bgan_tf import export  # noqa: imported late: TensorFlow loads here
     export.model_config_text(fv.export_base, fv.model_name)  # a broken models.config, before any work
@@ -539,8 +562,13 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   logging.info("data: %s (%d train, %d test, example shape %s, %d classes)", dataset.source, dataset.train_size,
                dataset.test_size, dataset.example_shape, dataset.num_classes)
   gan_config, train_config = build_configs(fv, program, dataset)
+  if gan_config.batch_size > dataset.train_size:
+    raise UsageError(f"--batch_size={gan_config.batch_size} exceeds the {dataset.train_size} training examples")
   if program == "semi":
-    data_lib.select_labeled_indices(dataset, train_config.num_labeled, train_config.data_seed)  # checks N
+    try:  # checks N against the data set
+      data_lib.select_labeled_indices(dataset, train_config.num_labeled, train_config.data_seed)
+    except data_lib.DataError as error:  # in the flag's name: the library's is num_labeled
+      raise type(error)(f"--N: {error}") from None
   if train_config.optimizer == "sghmc" and gan_config.sampler.adam_burn_in >= train_config.train_iter \
       and not gan_config.maximum_likelihood:
     logging.warning("burn_in=%d >= train_iter=%d: the whole run uses Adam, no SGHMC sampling",
@@ -550,19 +578,48 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   run_dir_lib.write_dataset_info(run_dir, run_dir_lib.DatasetInfo.of(dataset))
   logging.info("run folder: %s", run_dir)
   hooks = hooks_fn(dataset, run_dir) if hooks_fn else ()
-  outcome = train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks,
-                            strategy=make_strategy(fv.strategy))
+  try:
+    outcome = train_lib.train(gan_config, train_config, dataset, run_dir, resume=fv.resume, hooks=hooks,
+                              strategy=strategy)
+  except KeyboardInterrupt:
+    # Checkpoints are written whole or not at all, so the newest one is intact.
+    raise KeyboardInterrupt(f"interrupted; continue from the newest checkpoint with "
+                            f"--flagfile={os.path.join(run_dir, run_dir_lib.FLAGFILE)} --resume") from None
   if program == "semi" and fv.export:
     from bgan_tf import export
     logging.info("exported the classifier to %s", export.export_run(run_dir, fv.export_base, fv.model_name))
   return RunOutcome(run_dir, outcome.results, outcome.hook_history)
 
 
+def check_cluster_config(strategy_name) -> None:
+  """Fails in one line, before TensorFlow loads, if --strategy=multi_worker's TF_CONFIG is not a JSON object.
+
+  Raises:
+    UsageError: TF_CONFIG is set but does not parse as one.
+  """
+  text = os.environ.get("TF_CONFIG")
+  if strategy_name != "multi_worker" or not text:
+    return
+  try:
+    parsed = json.loads(text)
+  except ValueError as error:
+    raise UsageError(f"--strategy=multi_worker: TF_CONFIG is not JSON: {first_line(error)}") from None
+  if not isinstance(parsed, dict):
+    raise UsageError(f"--strategy=multi_worker: TF_CONFIG must be a JSON object, got {text!r}")
+
+
 def make_strategy(name):
-  """The `tf.distribute` strategy named by --strategy (None: the default)."""
+  """The `tf.distribute` strategy named by --strategy (None: the default).
+
+  Raises:
+    UsageError: TensorFlow rejects the cluster TF_CONFIG describes (e.g. a task index out of range).
+  """
   import tensorflow as tf
   if name == "mirrored":
     return tf.distribute.MirroredStrategy()
   if name == "multi_worker":
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    try:
+      return tf.distribute.MultiWorkerMirroredStrategy()
+    except ValueError as error:
+      raise UsageError(f"--strategy=multi_worker: TF_CONFIG: {first_line(error)}") from None
   return None

@@ -20,6 +20,8 @@ DEFAULT_MODEL_NAME = "bgan_classifier"
 # A model name is a folder name and part of REST URLs (/v1/models/<name>:predict).
 _MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _VERSION_PATTERN = re.compile(r"[0-9]+")
+# TF Serving parses a version folder's name as an int64; larger names are not versions to it.
+MAX_VERSION = 2**63 - 1
 
 
 def versions(model_dir: str) -> Set[int]:
@@ -29,13 +31,20 @@ def versions(model_dir: str) -> Set[int]:
   return {
       int(name)
       for name in os.listdir(model_dir)
-      if _VERSION_PATTERN.fullmatch(name) and os.path.isdir(os.path.join(model_dir, name))
+      if _VERSION_PATTERN.fullmatch(name) and int(name) <= MAX_VERSION and os.path.isdir(os.path.join(model_dir, name))
   }
 
 
 def next_version(model_dir: str) -> int:
-  """One more than the largest integer-named folder in `model_dir` (1 if none)."""
-  return max(versions(model_dir), default=0) + 1
+  """One more than the largest version in `model_dir` (1 if none).
+
+  Raises:
+    ExportError: the largest is already TF Serving's largest (`MAX_VERSION`).
+  """
+  largest = max(versions(model_dir), default=0)
+  if largest >= MAX_VERSION:
+    raise ExportError(f"{model_dir} holds version {largest}, the largest TF Serving reads; pass --version")
+  return largest + 1
 
 
 def check_paths(export_base: str, model_name: str = DEFAULT_MODEL_NAME, version: Optional[int] = None) -> None:
@@ -48,8 +57,9 @@ def check_paths(export_base: str, model_name: str = DEFAULT_MODEL_NAME, version:
   if not _MODEL_NAME_PATTERN.fullmatch(model_name or ""):
     raise ExportError(f"model name must be letters, digits, '_', '.' or '-' (not starting with '.' "
                       f"or '-'), got {model_name!r}")
-  if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-    raise ExportError(f"version must be an integer >= 1, got {version!r}")
+  if version is not None and (isinstance(version, bool) or not isinstance(version, int) or
+                              not 1 <= version <= MAX_VERSION):
+    raise ExportError(f"version must be an integer from 1 to {MAX_VERSION} (TF Serving's int64), got {version!r}")
   model_dir = os.path.join(export_base, model_name)
   for folder in (export_base, model_dir):  # models.config goes into the first, versions into the second
     problem = run_files.folder_problem(folder)

@@ -22,6 +22,7 @@ programs and the export all go through it. Records are written atomically
 import dataclasses
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from absl import logging
@@ -65,6 +66,9 @@ DATASET_FILE = "dataset.json"
 CHECKPOINT_DIR = "checkpoints"
 TENSORBOARD_DIR = "tensorboard"
 HOOK_METRICS_FILE = "hook_metrics.json"
+# tf.train.CheckpointManager's file names: its state file and each checkpoint's `ckpt-<iteration>.index`.
+_CHECKPOINT_STATE = "checkpoint"
+_CHECKPOINT_INDEX = re.compile(r"^ckpt-(\d+)\.index$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,12 +119,25 @@ def check_fresh_or_resumable(run_dir: str, resume: bool) -> None:
   """Checks that `run_dir` can start a fresh run, or (`resume`) holds one to continue.
 
   Raises:
-    RunError: a resume without the folder, or a fresh run over a recorded one.
+    RunError: a resume without the folder, a checkpoint or a readable record; a fresh run over a
+      recorded one or over checkpoints.
   """
+  checkpoint_dir = os.path.join(run_dir, CHECKPOINT_DIR)
   if resume and not os.path.isdir(run_dir):
     raise RunError(f"--resume: run folder {run_dir} does not exist")
+  has_checkpoint = bool(_checkpoint_files(checkpoint_dir))
+  if resume and os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
+    read_configs(run_dir)  # a damaged record fails now, before any work
+  if resume and not has_checkpoint:
+    raise RunError(f"--resume: no checkpoint in {checkpoint_dir}: the run stopped before its first one; "
+                   f"delete {run_dir} or start afresh under another --run_name")
   if not resume and os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
-    raise RunError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run_name")
+    hint = ("pass --resume to continue it" if has_checkpoint else
+            f"it stopped before its first checkpoint: delete {run_dir}")
+    raise RunError(f"{run_dir} already holds a run; {hint} or choose another --run_name")
+  if not resume and os.path.isdir(checkpoint_dir) and os.listdir(checkpoint_dir):
+    # Checked here, before the record is written: a run would train over them, an export read them.
+    raise RunError(f"{checkpoint_dir} already holds checkpoints; choose another --run_name")
 
 
 def write_run_record(run_dir: str, flag_lines: Sequence[str], configs: Mapping[str, object], *,
@@ -137,15 +154,21 @@ def write_run_record(run_dir: str, flag_lines: Sequence[str], configs: Mapping[s
     resume: the run continues the recorded one.
 
   Raises:
-    RunError: `resume` without a record, or flags that change the recorded configs.
+    RunError: `resume` without a record or with a damaged one, flags that change the recorded
+      configs, a --train_iter below the iteration the run reached, or a run folder that
+      cannot be made.
   """
   record = json.loads(json.dumps({name: dataclasses.asdict(config) for name, config in configs.items()}))
   config_path = os.path.join(run_dir, CONFIG_FILE)
   if resume:
     if not os.path.exists(config_path):
       raise RunError(f"--resume: {config_path} not found; is {run_dir} a run folder?")
-    with open(config_path) as f:
-      saved = _flatten(json.load(f))
+    read_configs(run_dir)  # a damaged record fails here, in one line
+    saved = _flatten(_read_json_object(config_path))
+    reached = max(_checkpoint_files(os.path.join(run_dir, CHECKPOINT_DIR)).values(), default=0)
+    if configs["train"].train_iter < reached:
+      raise RunError(f"--resume: --train_iter={configs['train'].train_iter} is below the {reached} "
+                     f"iterations the run has reached")
     current = _flatten(record)
     # A run recorded before an option existed ran at the option's default.
     newer = {key: value for key, value in _field_defaults(configs).items() if key not in saved}
@@ -161,7 +184,10 @@ def write_run_record(run_dir: str, flag_lines: Sequence[str], configs: Mapping[s
               if unrecorded else "")
       raise RunError(f"--resume: the flags change the run's configuration ({', '.join(changed)}); "
                      f"use --flagfile={os.path.join(run_dir, FLAGFILE)}{hint}")
-  os.makedirs(run_dir, exist_ok=True)
+  try:
+    os.makedirs(run_dir, exist_ok=True)
+  except OSError as error:
+    raise RunError(f"cannot make the run folder {run_dir}: {error.strerror or first_line(error)}") from None
   run_files.write_text(os.path.join(run_dir, FLAGFILE), "".join(f"{line}\n" for line in flag_lines))
   run_files.write_json(config_path, record)
 
@@ -171,14 +197,31 @@ def write_dataset_info(run_dir: str, info: DatasetInfo) -> None:
 
 
 def read_dataset_info(run_dir: str) -> DatasetInfo:
-  with open(os.path.join(run_dir, DATASET_FILE)) as f:
-    return DatasetInfo.from_json(json.load(f))
+  """The run's `dataset.json`.
+
+  Raises:
+    RunError: the file is missing, not JSON, or not a data set record.
+  """
+  path = os.path.join(run_dir, DATASET_FILE)
+  record = _read_json_object(path)
+  try:
+    return DatasetInfo.from_json(record)
+  except (KeyError, TypeError, ValueError) as error:
+    raise RunError(f"{path} is damaged: not a data set record ({_describe_record_error(error)})") from None
 
 
 def read_configs(run_dir: str) -> Tuple[GANConfig, TrainConfig]:
-  with open(os.path.join(run_dir, CONFIG_FILE)) as f:
-    record = json.load(f)
-  return gan_config_from_dict(record["gan"]), TrainConfig(**record["train"])
+  """The run's `config.json`: its GAN and training configs.
+
+  Raises:
+    RunError: the file is missing, not JSON, or not the configs of a run.
+  """
+  path = os.path.join(run_dir, CONFIG_FILE)
+  record = _read_json_object(path)
+  try:
+    return gan_config_from_dict(record["gan"]), TrainConfig(**record["train"])
+  except (KeyError, TypeError, ValueError, AttributeError) as error:  # ConfigError is a ValueError
+    raise RunError(f"{path} is damaged: not a run's configs ({_describe_record_error(error)})") from None
 
 
 def results_path(run_dir: str, iteration: int) -> str:
@@ -228,13 +271,25 @@ def make_checkpoint(gan, snapshots, iteration):
 
 
 def checkpoint_paths(checkpoint_dir: str) -> List[str]:
-  """The checkpoints the CheckpointManager of `checkpoint_dir` lists, newest first ([] if none)."""
+  """The checkpoints of `checkpoint_dir`, newest first ([] if none).
+
+  They are the ones the CheckpointManager's state file lists. If that file is missing or
+  damaged while checkpoints remain, they are found by their `ckpt-<iteration>.index` files
+  instead (with a warning), so one broken bookkeeping file does not hide intact checkpoints.
+  """
   import tensorflow as tf
-  state = tf.train.get_checkpoint_state(checkpoint_dir)
-  if state is None:
-    return []
-  paths = [state.model_checkpoint_path] if state.model_checkpoint_path else []
-  return paths + [path for path in reversed(state.all_model_checkpoint_paths) if path not in paths]
+  try:
+    state = tf.train.get_checkpoint_state(checkpoint_dir)
+  except tf.errors.OpError:
+    state = None
+  if state is not None and state.model_checkpoint_path:
+    paths = [state.model_checkpoint_path]
+    return paths + [path for path in reversed(state.all_model_checkpoint_paths) if path not in paths]
+  found = _checkpoint_files(checkpoint_dir)
+  if found:
+    logging.warning("%s is missing or unreadable; using the checkpoints found beside it",
+                    os.path.join(checkpoint_dir, _CHECKPOINT_STATE))
+  return [os.path.join(checkpoint_dir, name[:-len(".index")]) for name in sorted(found, key=found.get, reverse=True)]
 
 
 def restore_newest_whole(checkpoint, checkpoint_dir: str, *, partial: bool = False) -> str:
@@ -313,8 +368,7 @@ def check_restorable(run_dir: str) -> Tuple[GANConfig, TrainConfig]:
       raise RunError(f"{run_dir} is not a run folder: {name} not found")
   configs = read_configs(run_dir)
   checkpoint_dir = os.path.join(run_dir, CHECKPOINT_DIR)
-  # The CheckpointManager's state file; `restore_run` reads what it lists.
-  if not os.path.isfile(os.path.join(checkpoint_dir, "checkpoint")):
+  if not _checkpoint_files(checkpoint_dir):
     raise RunError(f"no checkpoint in {checkpoint_dir}")
   return configs
 
@@ -339,6 +393,34 @@ def restore_run(run_dir: str) -> RestoredRun:
   # The optimizers' slots are not needed to use the models: partial.
   path = restore_newest_whole(make_checkpoint(gan, snapshots, iteration), checkpoint_dir, partial=True)
   return RestoredRun(gan, snapshots, int(iteration.numpy()), path, dataset_info, train_config)
+
+
+def _checkpoint_files(checkpoint_dir):
+  """{index file name: iteration} of the checkpoints in `checkpoint_dir` ({} if none; no TensorFlow)."""
+  names = os.listdir(checkpoint_dir) if os.path.isdir(checkpoint_dir) else []
+  return {name: int(match.group(1)) for name in names for match in [_CHECKPOINT_INDEX.match(name)] if match}
+
+
+def _read_json_object(path):
+  """The JSON object in `path`.
+
+  Raises:
+    RunError: the file cannot be read, is not JSON, or holds something other than an object.
+  """
+  try:
+    with open(path) as f:
+      record = json.load(f)
+  except FileNotFoundError:
+    raise RunError(f"{path} not found; is {os.path.dirname(path)} a run folder?") from None
+  except (OSError, ValueError) as error:
+    raise RunError(f"{path} is damaged: {first_line(error)}") from None
+  if not isinstance(record, dict):
+    raise RunError(f"{path} is damaged: it holds a {type(record).__name__}, not a JSON object")
+  return record
+
+
+def _describe_record_error(error):
+  return f"missing {error}" if isinstance(error, KeyError) else first_line(error)
 
 
 def _damage_errors():

@@ -257,10 +257,12 @@ def js_divergence_hook(dataset, run_dir, every=100, num_samples=2000, seed=0) ->
     run_dir: the run folder (plots go to `run_dir/pca/`).
     every: iterations between evaluations (the paper: 100).
     num_samples: real and generated examples compared (equal counts, so the
-      density estimates have equal bandwidth rules).
+      density estimates have equal bandwidth rules); at most the training
+      set's size, which caps both.
     seed: chooses the real subset.
   """
   all_real, real = _real_examples(dataset, num_samples, seed)
+  num_samples = len(real)  # the fakes match the real count
   pca = fit_pca(all_real, 2)
   real_2d = pca.transform(real)
 

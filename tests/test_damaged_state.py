@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bgan_tf.errors import RunError
 from bgan_tf.run_dir import restore_run
 from test_programs import REPO, TINY, checkpoint_values, run_in_process, run_subprocess, start_subprocess
 
@@ -136,3 +137,62 @@ def test_sigkill_mid_export_leaves_no_version_and_a_rerun_succeeds(whole_run, tm
   assert result.stdout.strip() == str(model_dir / "1")
   assert tf.saved_model.load(str(model_dir / "1")).signatures["serving_default"] is not None
   assert (export_base / "models.config").exists()
+
+
+def _file_bytes(run_dir):
+  return {name: (run_dir / name).read_bytes() for name in ("flags.txt", "config.json", "dataset.json")}
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("config.json", "{bad", r"config.json is damaged: Expecting property name"),
+    ("config.json", '{"gan": 3}', r"config.json is damaged: not a run's configs"),
+    ("config.json", "[1, 2]", r"config.json is damaged: it holds a list, not a JSON object"),
+    ("dataset.json", "[1, 2", r"dataset.json is damaged: "),
+    ("dataset.json", '{"name": "digits"}', r"dataset.json is damaged: not a data set record \(missing 'source'\)"),
+])
+def test_a_damaged_record_is_one_clear_error_for_resume_and_export(whole_run, tmp_path, name, content, message):
+  run_dir = tmp_path / "damaged"
+  shutil.copytree(whole_run, run_dir)
+  (run_dir / name).write_text(content)
+  with pytest.raises(RunError, match=message):
+    restore_run(str(run_dir))  # what the export reads
+  if name == "config.json":  # a resume reads its record before any work (it rewrites dataset.json)
+    before = _file_bytes(run_dir)
+    with pytest.raises(RunError, match=message):
+      run_in_process("semi", _resume_args(run_dir, 9))
+    assert _file_bytes(run_dir) == before
+
+
+def test_a_damaged_checkpoint_state_file_falls_back_to_the_checkpoints_beside_it(whole_run, tmp_path):
+  run_dir = tmp_path / "garbled"
+  shutil.copytree(whole_run, run_dir)
+  (run_dir / "checkpoints" / "checkpoint").write_text("not a CheckpointState\n")
+  restored = restore_run(str(run_dir))
+  assert restored.iteration == 6 and restored.checkpoint_path.endswith("ckpt-6")
+  (run_dir / "checkpoints" / "checkpoint").unlink()
+  assert run_in_process("semi", _resume_args(run_dir, 7))["iteration"] == 7
+
+
+def test_resume_refuses_a_train_iter_below_the_run_and_leaves_its_record(whole_run, tmp_path):
+  run_dir = tmp_path / "run"
+  shutil.copytree(whole_run, run_dir)
+  before = _file_bytes(run_dir)
+  with pytest.raises(RunError, match=r"--train_iter=4 is below the 6 iterations the run has reached"):
+    run_in_process("semi", _resume_args(run_dir, 4))
+  assert _file_bytes(run_dir) == before
+
+
+def test_a_fresh_run_neither_writes_into_checkpoints_nor_hides_a_run_without_one(whole_run, tmp_path):
+  # Checkpoints without a record (e.g. copied in): refused before anything is written beside them.
+  shutil.copytree(whole_run / "checkpoints", tmp_path / "leftover" / "checkpoints")
+  with pytest.raises(RunError, match="leftover/checkpoints already holds checkpoints; choose another --run_name"):
+    run_in_process("semi", ARGS + ["--train_iter=6", f"--out_dir={tmp_path}", "--run_name=leftover"])
+  assert sorted(os.listdir(tmp_path / "leftover")) == ["checkpoints"]
+  # A run stopped before its first checkpoint: neither a fresh run nor a resume can use it, and both say so.
+  (tmp_path / "early").mkdir()
+  for name in ("flags.txt", "config.json", "dataset.json"):
+    shutil.copy(whole_run / name, tmp_path / "early" / name)
+  with pytest.raises(RunError, match="stopped before its first checkpoint: delete"):
+    run_in_process("semi", ARGS + ["--train_iter=6", f"--out_dir={tmp_path}", "--run_name=early"])
+  with pytest.raises(RunError, match="--resume: no checkpoint in .+: the run stopped before its first one; delete"):
+    run_in_process("semi", _resume_args(tmp_path / "early", 6))

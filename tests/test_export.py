@@ -20,6 +20,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from bgan_tf import data as data_lib
 from bgan_tf import export as export_lib
+from bgan_tf import export_paths
 from bgan_tf import serving as serving_lib
 from bgan_tf.config import ModelConfig
 from bgan_tf.models import make_discriminator
@@ -464,3 +465,16 @@ def test_the_exported_samples_carry_trained_batch_norm_statistics(restored):
     norms = [layer for layer in disc.body.layers if isinstance(layer, SegmentBatchNorm)]
     assert norms and all(np.max(np.abs(n.moving_mean.numpy())) > 1e-4 for n in norms)
     assert all(np.max(np.abs(n.moving_variance.numpy() - 1.0)) > 1e-4 for n in norms)
+
+
+def test_versions_stop_at_tf_servings_int64(tmp_path):
+  model_dir = tmp_path / "bgan_classifier"
+  (model_dir / str(export_paths.MAX_VERSION + 1)).mkdir(parents=True)  # TF Serving would not read it
+  (model_dir / "3").mkdir()
+  assert export_paths.versions(str(model_dir)) == {3}
+  assert export_paths.next_version(str(model_dir)) == 4
+  with pytest.raises(export_lib.ExportError, match="integer from 1 to"):
+    export_paths.check_paths(str(tmp_path), version=export_paths.MAX_VERSION + 1)
+  (model_dir / str(export_paths.MAX_VERSION)).mkdir()
+  with pytest.raises(export_lib.ExportError, match="the largest TF Serving reads; pass --version"):
+    export_paths.next_version(str(model_dir))

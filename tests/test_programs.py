@@ -245,12 +245,51 @@ def test_non_finite_probabilities_with_finite_losses_stop_the_run(tmp_path):
     (["--mlp_hidden=128,x"], "--mlp_hidden must be a comma-separated list of positive integers"),
     (["--preconditioner=adam", "--burn_in=0"], "it needs a burn-in (--burn_in > 0)"),
     (["--intra_op_threads=-1"], "intra_op_threads"),
+    # TensorFlow would try to start them all before the first step.
+    (["--inter_op_threads=1000000"], "not an integer in the range [0, 1024]"),
+    (["--random_seed=4294967296"], "not an integer in the range [0, 4294967295]"),
+    (["--dataset=digits", "--data_path=/tmp"], "--data_path: the digits and synthetic data sets are built in"),
 ])
 def test_bad_flags_fail_with_one_line_and_exit_code_2(args, message):
   result = run_subprocess("run_bgan_semi", args, timeout=60)
   assert result.returncode == 2
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("run_bgan_semi: error:") and message in lines[0]
+
+
+def test_errors_found_once_the_data_is_loaded_leave_no_run_folder(tmp_path):
+  # --batch_size against the training set; TF_CONFIG as TensorFlow reads it (a task index out of range).
+  cluster = json.dumps({"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}})
+  for args, env, message in [
+      (["--batch_size=5000"], {}, "--batch_size=5000 exceeds the 1437 training examples"),
+      (["--strategy=multi_worker"], {"TF_CONFIG": "{bad"}, "--strategy=multi_worker: TF_CONFIG is not JSON"),
+      (["--strategy=multi_worker"], {"TF_CONFIG": cluster}, "--strategy=multi_worker: TF_CONFIG: The `task_id` 3"),
+  ]:
+    result = subprocess.run([sys.executable, os.path.join(REPO, "bin", "run_bgan_semi"), "--dataset=digits",
+                             f"--out_dir={tmp_path}", "--run_name=r"] + args, capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **env))
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower() or "Traceback" in line]
+    assert errors == [f"run_bgan_semi: error: {errors[0].split('error: ', 1)[-1]}"] and message in errors[0], errors
+    assert not os.path.exists(tmp_path / "r")
+
+
+def test_ctrl_c_is_one_line_naming_the_resume(tmp_path, monkeypatch, capsys):
+  from bgan_tf import train as train_lib
+
+  def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt
+
+  monkeypatch.setattr(train_lib, "train", interrupted)
+  with pytest.raises(KeyboardInterrupt, match=r"interrupted; continue from the newest checkpoint with "
+                     r"--flagfile=\S+/r/flags.txt --resume"):
+    run_in_process("semi", TINY + ["--N=20", f"--out_dir={tmp_path}", "--run_name=r"])
+  # What the programs print for it: one line, exit code 130.
+  monkeypatch.setattr(sys, "argv", ["run_bgan_semi"])
+  with pytest.raises(SystemExit) as exit_info:
+    cli.run(lambda: (_ for _ in ()).throw(KeyboardInterrupt("interrupted; continue")))
+  assert exit_info.value.code == 130
+  assert capsys.readouterr().err == "run_bgan_semi: error: interrupted; continue\n"
 
 
 @pytest.mark.parametrize("script", ["run_bgan_semi", "run_bgan", "bgan_synth", "export_bgan"])

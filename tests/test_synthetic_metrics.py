@@ -215,3 +215,20 @@ def test_pca_js_uses_a_given_projection():
                                                                            abs=1e-12)
   with pytest.raises(ValueError):
     synthetic.pca_js_divergence(real, fake, pca=synthetic.fit_pca(real, 3))
+
+
+def test_js_hook_compares_as_many_fakes_as_real_examples_when_asked_for_more(tmp_path):
+  import types
+  import tensorflow as tf
+  from bgan_tf import data as data_lib
+  dataset = data_lib.load_dataset("synthetic", seed=0, x_dim=5, num_train=300, num_test=10)
+  asked = []
+
+  def generate(batch_size):
+    asked.append(batch_size)
+    return tf.random.stateless_normal([2, batch_size, 5], seed=[0, 1])
+
+  gan = types.SimpleNamespace(config=types.SimpleNamespace(num_generators=2), generate=generate)
+  hook = synthetic.js_divergence_hook(dataset, str(tmp_path), num_samples=50000)
+  assert 0.0 <= hook.fn(gan, 1)["js_divergence"] <= np.log(2)
+  assert asked == [150]  # 2 generators x 150 = the 300 real examples, not 50000

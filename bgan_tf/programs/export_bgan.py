@@ -29,7 +29,7 @@ def main() -> None:
   flags.DEFINE_string("model_name", export_paths.DEFAULT_MODEL_NAME,
                       "TF Serving model name: the folder under --export_base.")
   flags.DEFINE_integer("version", None, "Version to write (default: one more than the largest existing).",
-                       lower_bound=1)
+                       lower_bound=1, upper_bound=export_paths.MAX_VERSION)
   flags.mark_flag_as_required("run_dir")
   cli.run(_export, doc=__doc__, flag_names=FLAG_NAMES)
 

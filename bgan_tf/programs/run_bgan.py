@@ -3,7 +3,7 @@
 Samples the posteriors over generator and discriminator weights on any data
 set, e.g.
 
-  run_bgan --dataset=digits --num_gen=4 --num_mcmc=2 --train_iter=2000 --save_samples
+  run_bgan --dataset=digits --num_gen=4 --num_mcmc=2 --train_iter=2000 --burn_in=1000 --save_samples
   run_bgan --dataset=mnist --data_path=DIR --ml --arch=mlp   # the Edward tutorial's MLP GAN
 """
 
