@@ -258,3 +258,23 @@ def test_a_damaged_or_unwritable_cache_falls_back_to_measuring(monkeypatch, tmp_
   monkeypatch.setattr(kernel_choice, "_memory", {})
   assert kernel_choice.choose(_SHAPE) == "matmul"
   assert not os.path.exists(blocker / "cache")
+
+
+def test_the_measurement_interleaves_the_formulations_so_a_slow_spell_hits_all(monkeypatch):
+  # A fake clock: the first timed runs (stock's, before the others are traced) take 10 s,
+  # every later run 1 s, whatever the formulation. Timed one formulation after another,
+  # stock would keep its slow spell and lose; interleaved, it gets its fast runs too.
+  repeats = 2
+  clock = {"now": 0.0, "calls": 0, "timed": 0}
+
+  def perf_counter():
+    clock["calls"] += 1
+    if clock["calls"] % 2 == 0:  # the end of a timed run
+      clock["now"] += 10.0 if clock["timed"] < repeats else 1.0
+      clock["timed"] += 1
+    return clock["now"]
+
+  monkeypatch.setattr(kernel_choice, "_clock", perf_counter)
+  seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=repeats, stop_below=0)
+  assert seconds == {formulation: 1.0 for formulation in conv_gradients.FORMULATIONS}
+  assert kernel_choice._pick(seconds) == "stock"
