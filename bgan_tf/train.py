@@ -207,8 +207,7 @@ class _Loop:
       x = next(unlabeled)
       if self.semi:
         x_labeled, y_labeled = next(labeled)
-        metrics = self.gan.discriminator_step(x, x_labeled, y_labeled, use_adam=use_adam)
-        metrics.update(self.gan.supervised_step(x_labeled, y_labeled))
+        metrics = self.gan.discriminator_and_supervised_step(x, x_labeled, y_labeled, use_adam=use_adam)
       else:
         metrics = self.gan.discriminator_step(x, use_adam=use_adam)
       # Feature matching compares the fakes with this same real batch, as 2017 did.
