@@ -125,7 +125,9 @@ def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS
   Args:
     shape: the convolution.
     batch: examples in the timed gradient.
-    repeats: timed runs after the warm-up one; the best counts.
+    repeats: timed runs of each formulation after its warm-up one, in
+      round-robin rounds; the best counts. Stock is first timed `repeats`
+      times alone, to decide whether to stop, and those runs count too.
     stop_below: "stock" is timed first, and if it takes under this many
       seconds the others are not traced or timed (`_pick` keeps stock there
       anyway). None means `MIN_STOCK_SECONDS`; 0 times every formulation.

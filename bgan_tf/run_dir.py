@@ -163,8 +163,11 @@ def write_run_record(run_dir: str, flag_lines: Sequence[str], configs: Mapping[s
   if resume:
     if not os.path.exists(config_path):
       raise RunError(f"--resume: {config_path} not found; is {run_dir} a run folder?")
-    read_configs(run_dir)  # a damaged record fails here, in one line
-    saved = _flatten(_read_json_object(config_path))
+    saved_record = _read_json_object(config_path)
+    damaged = [name for name in configs if not isinstance(saved_record.get(name), dict)]
+    if damaged:
+      raise RunError(f"{config_path} is damaged: it holds no {' or '.join(damaged)} config")
+    saved = _flatten(saved_record)
     reached = max(_checkpoint_files(os.path.join(run_dir, CHECKPOINT_DIR)).values(), default=0)
     if configs["train"].train_iter < reached:
       raise RunError(f"--resume: --train_iter={configs['train'].train_iter} is below the {reached} "

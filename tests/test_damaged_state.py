@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 
 from bgan_tf.errors import RunError
-from bgan_tf.run_dir import restore_run
+from bgan_tf.run_dir import read_configs, restore_run, write_run_record
 from test_programs import REPO, TINY, checkpoint_values, run_in_process, run_subprocess, start_subprocess
 
 ARGS = TINY + ["--N=20", "--n_save=3", "--notensorboard"]
@@ -161,6 +161,11 @@ def test_a_damaged_record_is_one_clear_error_for_resume_and_export(whole_run, tm
     with pytest.raises(RunError, match=message):
       run_in_process("semi", _resume_args(run_dir, 9))
     assert _file_bytes(run_dir) == before
+    if content == '{"gan": 3}':  # the library's own check, for callers that skip the programs' one
+      gan_config, train_config = read_configs(str(whole_run))
+      with pytest.raises(RunError, match="config.json is damaged: it holds no gan or train config"):
+        write_run_record(str(run_dir), [], {"gan": gan_config, "train": train_config}, resume=True)
+      assert _file_bytes(run_dir) == before
 
 
 def test_a_damaged_checkpoint_state_file_falls_back_to_the_checkpoints_beside_it(whole_run, tmp_path):
