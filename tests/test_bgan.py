@@ -164,30 +164,30 @@ def test_steps_are_traced_once():
   assert gan._predict_fn.experimental_get_tracing_count() == 1
 
 
-@pytest.mark.parametrize("use_adam", [True, False])
-def test_the_combined_discriminator_and_supervised_step_equals_the_two_steps(use_adam):
+def test_the_combined_discriminator_and_supervised_step_equals_the_two_steps():
   config = tiny_config(num_classes=3, num_gen=2, num_mcmc=2, disc_norm="batch", sampler=dict(adam_burn_in=1))
   separate, combined = BayesianGAN(config), BayesianGAN(config)
-  for gan in (separate, combined):
-    gan.set_learning_rate(sghmc_learning_rate=0.01, adam_learning_rate=1e-3)
-    if not use_adam:
-      gan.discriminator_step(batch(1), batch(2), tf.constant([0, 1, 2, 0]), use_adam=True)  # Adam's scales
-      gan.start_sampling()
-  y, z = tf.constant([2, 1, 0, 1]), separate.sample_z()
-  before = values(separate.discriminator_variables)
-  expected = separate.discriminator_step(batch(3), batch(4), y, z=z, use_adam=use_adam)
-  expected.update(separate.supervised_step(batch(4), y))
-  metrics = combined.discriminator_and_supervised_step(batch(3), batch(4), y, z=z, use_adam=use_adam)
-  assert metrics.keys() == expected.keys()
-  for name in expected:
-    np.testing.assert_array_equal(metrics[name].numpy(), expected[name].numpy(), err_msg=name)
-  # Every weight the two steps move (batch-norm statistics too), to the bit: they update disjoint variables.
-  def weights(gan):
+
+  def weights(gan):  # every weight the two steps move, batch-norm statistics too
     return [w for model in [*gan.discriminators, gan.classifier] for w in model.weights]
 
-  for a, b in zip(weights(separate), weights(combined), strict=True):
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
-  assert any(np.any(a != b) for a, b in zip(before, values(separate.discriminator_variables)))
+  for iteration, use_adam in enumerate([True, False]):  # the burn-in's Adam step, then SGHMC
+    if not use_adam:
+      for gan in (separate, combined):
+        gan.start_sampling()
+    y, z = tf.constant([2, 1, 0, 1]), separate.sample_z()
+    before = values(separate.discriminator_variables)
+    expected = separate.discriminator_step(batch(iteration), batch(10 + iteration), y, z=z, use_adam=use_adam)
+    expected.update(separate.supervised_step(batch(10 + iteration), y))
+    metrics = combined.discriminator_and_supervised_step(batch(iteration), batch(10 + iteration), y, z=z,
+                                                         use_adam=use_adam)
+    assert metrics.keys() == expected.keys()
+    for name in expected:
+      np.testing.assert_array_equal(metrics[name].numpy(), expected[name].numpy(), err_msg=name)
+    # To the bit: the two steps update disjoint variables.
+    for a, b in zip(weights(separate), weights(combined), strict=True):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert any(np.any(a != b) for a, b in zip(before, values(separate.discriminator_variables)))
 
 
 def test_each_phase_scales_the_loss_with_its_own_optimizer_under_mixed_float16():
