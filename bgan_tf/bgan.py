@@ -258,8 +258,7 @@ class BayesianGAN(tf.Module):
 
   def supervised_step(self, x_labeled, y_labeled) -> Dict[str, tf.Tensor]:
     """One Adam step of the supervised-only classifier; returns `supervised_loss`."""
-    if self.classifier is None:
-      raise ValueError("the supervised-only classifier exists only for semi-supervised configs")
+    self._require_classifier()
     return self._step_fns["supervised"](x_labeled, tf.cast(y_labeled, tf.int32))
 
   def discriminator_and_supervised_step(self, x_real, x_labeled, y_labeled, z=None,
@@ -275,8 +274,7 @@ class BayesianGAN(tf.Module):
     Returns:
       The entries of both steps' dicts.
     """
-    if self.classifier is None:
-      raise ValueError("the supervised-only classifier exists only for semi-supervised configs")
+    self._require_classifier()
     z = self.sample_z(tf.shape(x_real)[0]) if z is None else z
     return self._step_fns["disc_and_supervised"](self._phase_flag(use_adam), x_real, z, x_labeled,
                                                  tf.cast(y_labeled, tf.int32))
@@ -295,8 +293,7 @@ class BayesianGAN(tf.Module):
 
   def classifier_predict_proba(self, x):
     """`[batch, K]` class probabilities of the supervised-only classifier."""
-    if self.classifier is None:
-      raise ValueError("the supervised-only classifier exists only for semi-supervised configs")
+    self._require_classifier()
     return self._classifier_predict_fn(tf.convert_to_tensor(x, tf.float32))
 
   def generate(self, z=None, batch_size=None):
@@ -590,6 +587,10 @@ class BayesianGAN(tf.Module):
   def _generate(self, z):
     # Batch statistics, as in training (the 2017 code sampled this way too).
     return tf.stack([g(z[i], training=True) for i, g in enumerate(self.generators)])
+
+  def _require_classifier(self):
+    if self.classifier is None:
+      raise ValueError("the supervised-only classifier exists only for semi-supervised configs")
 
   def _require_classes(self):
     if not self.config.model.semi_supervised:
