@@ -338,6 +338,8 @@ def main(argv):
         scores = evaluate_run(run_dir, dataset, EVAL_BATCH_SIZE.value)
         row = {
             "dataset": settings["dataset"], "N": num_labeled, "method": method, "seed": seed, "run_name": run_name,
+            # Per row, since runs.json merges records measured on other machines and commits.
+            "cpu_kind": record["meta"]["cpu_kind"], "git_commit": record["meta"]["git_commit"],
             "train_seconds": round(seconds, 1), "in_run_error": 1.0 - results["semi_supervised_acc"],
             "in_run_supervised_error": 1.0 - results["supervised_acc"], "settings": shared, "flags": args, **scores
         }
