@@ -23,7 +23,8 @@ markdown tables of `--report`) and `error_vs_n.png` in --out_dir. Run folders
 by (dataset, N, method, seed), so one command per cell of Table 1 fills one
 table:
 
-  python bench/semi_supervised.py                        # digits, N=50,100,200, 3 seeds
+  python bench/semi_supervised.py                        # digits, N=50,100,200, seeds 0-2
+  python bench/semi_supervised.py --seeds=0,1,2,3,4      # the 5 seeds of docs/BENCHMARKS.md §1
   python bench/semi_supervised.py --quick                # the 2-minute check
   python bench/semi_supervised.py --report               # tables from runs.json only
   python bench/semi_supervised.py --preset=paper --dataset=cifar --data_path=DATA \
