@@ -204,6 +204,11 @@ CANDIDATES = {
     "j10_cyc_last2": ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--snapshot_every=10", "--max_snapshots=12"],
     "j10_cyc_chain_last2":
         ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--snapshot_every=10", "--max_snapshots=12", "--pairing=chain"],
+    # 10 x 2 with J_d = 5 discriminator samples per chain: DCGAN-10's 10 discriminators, where
+    # j10_cyc_last2 has 2. J_d = 5 (j10_jd5) was piloted before the preconditioned, cyclical
+    # sampler only. The ring holds the last two cycles' snapshots of all 10 (3 per cycle each).
+    "j10_cyc_jd5_last2":
+        ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--snapshot_every=10", "--max_snapshots=60", "--num_disc=5"],
 }
 # Candidates piloted before the recipe's sampler was cyclical pin the cycles off, so that each
 # name keeps meaning what it measured.
