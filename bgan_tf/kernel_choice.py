@@ -17,11 +17,12 @@ layer shape, and `choose` times the formulations of
   `MIN_STOCK_SECONDS` (small layers, where per-op overhead decides; stock
   is timed first, and there the others are not timed at all);
 * the answer is cached in this process and in a JSON file keyed by CPU
-  model, TensorFlow version and whether oneDNN is on, so later runs on this
-  machine (a resumed run, the export) make the same choice without timing
-  again. The file is `$BGAN_TF_CACHE_DIR/kernel_choice.json`, by default
-  under `$XDG_CACHE_HOME` or `~/.cache/bgan_tf`; if it cannot be written, the
-  choice is kept for this process only.
+  model, TensorFlow version, whether oneDNN is on (and its instruction-set
+  cap, if one is set), so later runs on this machine (a resumed run, the
+  export) make the same choice without timing again. The file is
+  `$BGAN_TF_CACHE_DIR/kernel_choice.json`, by default under `$XDG_CACHE_HOME`
+  or `~/.cache/bgan_tf`; if it cannot be written, the choice is kept for this
+  process only.
 
 `BGAN_TF_CONV_INPUT_GRADIENT=stock|subpixel|matmul` forces one formulation
 everywhere (and skips the measurement); `measure`, the default, chooses. On
@@ -45,7 +46,7 @@ from bgan_tf import run_files
 
 __all__ = [
     "ConvShape", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose", "forced_formulation", "machine_key",
-    "measure", "onednn_enabled"
+    "measure", "onednn_enabled", "onednn_isa_cap"
 ]
 
 ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
@@ -108,8 +109,24 @@ def machine_key() -> str:
   """What the measured choice depends on besides the shape: CPU, TensorFlow, oneDNN, the candidates."""
   # The formulations and the way they are timed are part of the key: adding one, or timing them
   # otherwise, measures every shape again.
-  return (f"{_cpu_model()} | tensorflow {tf.__version__} | onednn {'on' if onednn_enabled() else 'off'}"
+  onednn = "on" if onednn_enabled() else "off"
+  if onednn == "on" and onednn_isa_cap():
+    onednn += f" (isa <= {onednn_isa_cap()})"  # capped, oneDNN runs another CPU kind's kernels
+  return (f"{_cpu_model()} | tensorflow {tf.__version__} | onednn {onednn}"
           f" | {'/'.join(conv_gradients.FORMULATIONS)} | {_TIMING}")
+
+
+def onednn_isa_cap() -> str:
+  """The instruction-set cap oneDNN was given (`ONEDNN_MAX_CPU_ISA`, e.g. "AVX2"), or "" for none.
+
+  With a cap, an AVX-512 machine runs the kernels oneDNN runs on an AVX2-only
+  CPU; `bench/` uses it to measure that kind's oneDNN kernels on this one.
+  """
+  for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+    value = os.environ.get(name, "").strip().upper()
+    if value and value != "ALL":
+      return value
+  return ""
 
 
 def cache_path() -> str:
@@ -148,26 +165,32 @@ def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS
         tf.random.stateless_normal([*shape.kernel_hw, shape.in_channels, shape.out_channels], seed=[3, 4]),
         shape.dtype)
     fns = {}
-    for formulation in ("stock",) + tuple(f for f in conv_gradients.FORMULATIONS if f != "stock"):
-      # Fetch one element: the whole result is computed, and no copy is timed.
-      fns[formulation] = tf.function(
-          lambda dy, kernel, f=formulation: tf.reshape(
-              conv_gradients.conv2d_input_gradient(dy, kernel, shape.input_hw, shape.stride, shape.padding, f),
-              [-1])[0], jit_compile=False)
+
+    def traced(formulation):
+      # Fetch one element: the whole result is computed, and no copy is timed. Traced once,
+      # by `get_concrete_function`: every formulation and shape is a graph of its own, and
+      # calling one `tf.function` per graph made TensorFlow warn of "excessive retracing".
+      return tf.function(
+          lambda dy, kernel: tf.reshape(
+              conv_gradients.conv2d_input_gradient(dy, kernel, shape.input_hw, shape.stride, shape.padding,
+                                                   formulation), [-1])[0],
+          jit_compile=False).get_concrete_function(dy, kernel)
 
     def seconds_of_one_run(formulation):
       start = _clock()
       fns[formulation](dy, kernel).numpy()
       return _clock() - start
 
+    fns["stock"] = traced("stock")
     fns["stock"](dy, kernel).numpy()
     seconds = {"stock": min(seconds_of_one_run("stock") for _ in range(repeats))}
     # The digits layers stop here: tracing and timing the three others took
     # most of the README command's first-run measurement (about 17 s on AVX2).
     if seconds["stock"] < stop_below:
       return seconds
-    for formulation in fns:
+    for formulation in conv_gradients.FORMULATIONS:
       if formulation != "stock":
+        fns[formulation] = traced(formulation)
         fns[formulation](dy, kernel).numpy()  # traced and warmed up before any is timed
     # Round-robin, stock included again: a host that slows down for a while slows every
     # formulation alike. Timed one after another, a slow spell during stock's runs once

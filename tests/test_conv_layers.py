@@ -1,6 +1,7 @@
 """The conv input-gradient formulations, the layers that use them, and the measured choice."""
 
 import json
+import logging
 import os
 
 import keras
@@ -278,3 +279,40 @@ def test_the_measurement_interleaves_the_formulations_so_a_slow_spell_hits_all(m
   seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=repeats, stop_below=0)
   assert seconds == {formulation: 1.0 for formulation in conv_gradients.FORMULATIONS}
   assert kernel_choice._pick(seconds) == "stock"
+
+
+def test_a_capped_onednn_instruction_set_is_cached_apart_from_the_full_one(monkeypatch):
+  # Under ONEDNN_MAX_CPU_ISA=AVX2 oneDNN runs the AVX2 kind's kernels, so a choice measured
+  # with the full instruction set must not be reused there, nor the other way round.
+  monkeypatch.setattr(kernel_choice, "onednn_enabled", lambda: True)
+  keys = {}
+  for cap in ("", "ALL", "avx2", "AVX512_CORE"):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    kernel_choice.machine_key.cache_clear()
+    keys[cap] = kernel_choice.machine_key()
+  kernel_choice.machine_key.cache_clear()
+  assert keys[""] == keys["ALL"] and "isa" not in keys[""]
+  assert "onednn on (isa <= AVX2)" in keys["avx2"]
+  assert len({keys[""], keys["avx2"], keys["AVX512_CORE"]}) == 3
+  monkeypatch.setattr(kernel_choice, "onednn_enabled", lambda: False)  # Eigen's kernels: the cap is moot
+  monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+  assert "onednn off |" in kernel_choice.machine_key()
+  kernel_choice.machine_key.cache_clear()
+
+
+def test_measuring_many_shapes_gives_no_retracing_warning():
+  # Each (shape, formulation) is a graph of its own, traced once; the old code called one
+  # tf.function per graph from the same lambda, and TensorFlow warned of "excessive retracing"
+  # from the third shape on.
+  records = []
+  handler = logging.Handler()
+  handler.emit = records.append
+  tf_logger = logging.getLogger("tensorflow")
+  tf_logger.addHandler(handler)
+  try:
+    for channels in (4, 8, 12):
+      shape = kernel_choice.ConvShape((6, 6), channels, 8, (3, 3), 2, "same", "float32")
+      assert set(kernel_choice.measure(shape, batch=2, repeats=1, stop_below=0)) == set(conv_gradients.FORMULATIONS)
+  finally:
+    tf_logger.removeHandler(handler)
+  assert not [r for r in records if "retracing" in r.getMessage()]
