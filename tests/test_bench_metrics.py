@@ -126,3 +126,38 @@ def test_classification_metrics_reject_bad_labels():
   for labels in (np.array([0, 3]), np.array([0]), np.array([0.0, 1.0])):
     with pytest.raises(ValueError):
       classifier_metrics.negative_log_likelihood(probs, labels)
+
+
+# ---------------------------------------------------------------------------
+# The README command's A/B (bench/readme_ab.py)
+# ---------------------------------------------------------------------------
+
+
+def test_readme_ab_runs_the_readme_command_without_its_out_dir():
+  import os
+  import readme_ab
+  with open(os.path.join(readme_ab.REPO, "README.md")) as f:
+    flags = readme_ab.readme_command(f.read())
+  assert "--dataset=digits" in flags and "--N=100" in flags
+  assert not [f for f in flags if f.startswith("--out_dir")]
+  with pytest.raises(ValueError, match="no line"):
+    readme_ab.readme_command("# a README without the command\n")
+
+
+def test_readme_ab_variants_and_summary():
+  import readme_ab
+  assert readme_ab.parse_variant("float32:") == ("float32", [])
+  assert readme_ab.parse_variant("bf16:--precision=mixed_bfloat16 --intra_op_threads=2") == (
+      "bf16", ["--precision=mixed_bfloat16", "--intra_op_threads=2"])
+  for bad in ("no_colon", ":--N=5", "x:precision=float32"):
+    with pytest.raises(ValueError):
+      readme_ab.parse_variant(bad)
+  runs = [{"variant": "a", "returncode": 0, "wall_s": 40.0, "posterior_acc": 0.95},
+          {"variant": "b", "returncode": 0, "wall_s": 50.0, "posterior_acc": 0.97},
+          {"variant": "a", "returncode": 0, "wall_s": 44.0, "posterior_acc": 0.97},
+          {"variant": "b", "returncode": 1, "wall_s": 1.0}]  # a failed run counts in no figure
+  summary = readme_ab.summarize(runs)
+  assert list(summary) == ["a", "b"]
+  assert summary["a"]["runs"] == 2 and summary["a"]["wall_s"] == {"mean": 42.0, "min": 40.0, "max": 44.0}
+  assert summary["b"]["runs"] == 1 and summary["b"]["posterior_acc"]["mean"] == 0.97
+  assert "chains_acc" not in summary["a"]
