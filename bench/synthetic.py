@@ -15,6 +15,12 @@ Two experiments, each a run at a time in this process, several seeds each:
                   at lr 0.01 decayed, logsumexp over generators; bgan_synth.py,
                   bgan_models.py)
      ml_2017      --recipe=2017 --numz=1 --ml: the 2017 ML GAN (ml = numz == 1)
+     bayes_2017_sghmc  bayes_2017 with a sampler: Adam for the first two
+                  thirds, then run_bgan_semi's SGHMC (preconditioned by the
+                  burn-in's Adam scales, friction 1, T 0.01, Langevin noise,
+                  cycles of 100 iterations, here from the burn-in's last Adam
+                  step, 0.05 x lr, see SAMPLER_2017_SGHMC): is the coverage
+                  the networks' and objective's, or does the sampler keep it?
    The `_const` pair is a control: lr_decay 3 shrinks every rate by e^-3
    within the first epoch (156 iterations at batch 64 on 10,000 examples).
 2. A ring of 8 2-D Gaussians (std 0.02, radius 2) and a 5x5 grid of 25
@@ -25,7 +31,8 @@ Two experiments, each a run at a time in this process, several seeds each:
    `_2017` methods train the same data with the 2017 synthetic setup instead
    (the networks and Adam schedule of bgan_synth --recipe=2017);
    `bayes_burnin` runs Adam for two thirds of the run, then the default
-   recipe's SGHMC (friction 0.1, T 0.01).
+   recipe's SGHMC (friction 0.1, T 0.01); `bayes_2017_sghmc` the 2017 setup
+   with the sampler, as in experiment 1.
 
 Results in --out_dir: `js_divergence.{json,csv,png}`, `pca_<method>_seed<s>.png`,
 `mode_coverage.{json,csv}`, `mode_samples.png`, `mode_coverage_curves.png`
@@ -55,6 +62,7 @@ import time
 from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
+from bgan_tf.errors import NonFiniteLossError  # noqa: E402  (no TensorFlow import)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -71,8 +79,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT_DIR = os.path.join(REPO, "bench", "results", "synthetic")
 DEFAULT_WORK_DIR = "/tmp/bgan_bench/synthetic"
 
-PAPER_METHODS = ("bayes", "ml", "bayes_const", "ml_const", "bayes_2017", "ml_2017")
-MODE_METHODS = ("bayes", "ml", "bayes_burnin", "bayes_2017", "ml_2017")
+PAPER_METHODS = ("bayes", "ml", "bayes_const", "ml_const", "bayes_2017", "ml_2017", "bayes_2017_sghmc")
+MODE_METHODS = ("bayes", "ml", "bayes_burnin", "bayes_2017", "ml_2017", "bayes_2017_sghmc")
+# bayes_2017_sghmc's sampler after its Adam burn-in: run_bgan_semi's under the bgan_tf recipe,
+# but with each cycle starting at the burn-in's last Adam step (lr x e^-3 = 0.05 x lr, after the
+# 2017 decay) where run_bgan_semi starts at 0.5 x lr. With 0.5 (10x the last Adam step) the
+# paper experiment's losses went non-finite 7 iterations into the sampler, on every seed tried
+# (docs/BENCHMARKS.md §2).
+SAMPLER_2017_SGHMC = dict(preconditioner="adam", friction=1.0, temperature=0.01, noise="langevin", cycle_length=100,
+                          cycle_peak=0.05)
 # name: (centres function, its arguments, mode std), as in Metz et al. and VEEGAN.
 MIXTURES = {
     "ring": ("ring_modes", dict(num_modes=8, radius=2.0), 0.02), "grid": ("grid_modes", dict(side=5,
@@ -80,7 +95,7 @@ MIXTURES = {
 }
 COLOURS = {
     "bayes": "tab:red", "ml": "tab:blue", "bayes_const": "tab:orange", "ml_const": "tab:cyan",
-    "bayes_2017": "tab:purple", "ml_2017": "tab:green", "bayes_burnin": "tab:olive"
+    "bayes_2017": "tab:purple", "ml_2017": "tab:green", "bayes_burnin": "tab:olive", "bayes_2017_sghmc": "tab:brown"
 }
 
 QUICK = dict(seeds=["0", "1"], train_iter=60, eval_every=20, numz=4, num_mcmc=1, mode_iter=100, mode_eval_every=50,
@@ -141,6 +156,9 @@ def paper_method_flags(method):
     return ["--recipe=2017", f"--numz={setting('numz')}", "--num_mcmc=1"]
   if method == "ml_2017":
     return ["--recipe=2017", "--numz=1", "--ml"]
+  if method == "bayes_2017_sghmc":
+    return ["--recipe=2017", f"--numz={setting('numz')}", "--num_mcmc=1", "--optimizer=sghmc",
+            f"--burn_in={2 * setting('train_iter') // 3}"] + [f"--{k}={v}" for k, v in SAMPLER_2017_SGHMC.items()]
   base = (["--numz=1", "--ml"]
           if method.startswith("ml") else [f"--numz={setting('numz')}", f"--num_mcmc={setting('num_mcmc')}"])
   if method == "bayes_const":
@@ -203,21 +221,30 @@ def mixture_configs(method, dataset, seed):
   from bgan_tf.recipes import recipe_values
   ml = method.startswith("ml")
   train_iter = setting("mode_iter")
-  if method.endswith("_2017"):
+  if "_2017" in method:
     # bgan_synth --recipe=2017 on the mixture: its networks, objective, prior
-    # and Adam at lr 0.01 with the 2017 decay; one discriminator, M = 1.
+    # and Adam at lr 0.01 with the 2017 decay; one discriminator, M = 1. With
+    # _sghmc, Adam for the first two thirds, then SAMPLER_2017_SGHMC.
     r = recipe_values("2017", "synth", 0.01)
     model = ModelConfig(example_shape=(2,), num_classes=1, z_dim=MODE_Z_DIM.value, arch="mlp",
                         mlp_hidden=tuple(int(h) for h in r["mlp_hidden"]), output_activation="linear",
                         disc_norm=r["disc_norm"], gen_norm=r["gen_norm"], gen_activation=r["gen_activation"])
+    sampler_kw = dict(prior_form=r["prior"], noise_form=r["noise"])
+    train_kw = dict(optimizer=r["optimizer"])
+    if method.endswith("_sghmc"):
+      sampler_kw = dict(prior_form=r["prior"], noise_form=SAMPLER_2017_SGHMC["noise"],
+                        preconditioner=SAMPLER_2017_SGHMC["preconditioner"], friction=SAMPLER_2017_SGHMC["friction"],
+                        temperature=SAMPLER_2017_SGHMC["temperature"], adam_burn_in=2 * train_iter // 3)
+      train_kw = dict(optimizer="sghmc", cycle_length=SAMPLER_2017_SGHMC["cycle_length"],
+                      cycle_peak=SAMPLER_2017_SGHMC["cycle_peak"])
     sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=0.01, prior_std=r["prior_std"],
-                            adam_learning_rate=r["adam_lr"], prior_form=r["prior"], noise_form=r["noise"])
+                            adam_learning_rate=r["adam_lr"], **sampler_kw)
     gan = GANConfig(model=model, sampler=sampler, num_gen=1 if ml else setting("mode_num_gen"), num_mcmc=1,
                     batch_size=MODE_BATCH_SIZE.value, ml=ml, seed=seed, objective=r["objective"],
                     real_weight=r["real_weight"], feature_matching=r["feature_matching"])
     train = TrainConfig(train_iter=train_iter, n_save=max(1, train_iter // 5), checkpoint_every=train_iter,
-                        max_checkpoints=1, lr_decay=3.0, optimizer=r["optimizer"], tensorboard=False,
-                        data_seed=seed, snapshot_every=0, max_snapshots=0)
+                        max_checkpoints=1, lr_decay=3.0, tensorboard=False, data_seed=seed, snapshot_every=0,
+                        max_snapshots=0, **train_kw)
     return gan, train
   model = ModelConfig(example_shape=(2,), num_classes=1, z_dim=MODE_Z_DIM.value, arch="mlp",
                       mlp_hidden=tuple(int(h) for h in MODE_HIDDEN.value), output_activation="linear",
@@ -314,6 +341,13 @@ def markdown_tables(js_record, mode_record):
       seconds = statistics.fmean(js_record["seconds"][method].values())
       out.write(f"| {js_record['labels'].get(method, method)} | " + " | ".join(cells) +
                 f" | {best} | {seconds:.0f} |\n")
+    out.write("\n")
+  for record in (js_record, mode_record):
+    for stop in (record or {}).get("stopped", []):
+      where = f"{stop['mixture']} " if "mixture" in stop else "paper experiment, "
+      label = record["labels"].get(stop["method"], stop["method"])
+      out.write(f"- Stopped, left out of the table: {where}{label}, seed {stop['seed']}: {stop['message']}\n")
+  if any((record or {}).get("stopped") for record in (js_record, mode_record)):
     out.write("\n")
   if mode_record and mode_record.get("runs"):
     runs = mode_record["runs"]
@@ -485,7 +519,9 @@ def main(argv):
         "bayes_const": f"Bayesian (numz {setting('numz')} x mcmc {setting('num_mcmc')}, "
                        f"constant lr {CONST_LR.value})", "ml_const": "ML (numz 1, constant Adam lr)",
         "bayes_2017": f"Bayesian, 2017 setup (numz {setting('numz')}, Adam)",
-        "ml_2017": "ML, 2017 setup (numz 1, Adam)"
+        "ml_2017": "ML, 2017 setup (numz 1, Adam)",
+        "bayes_2017_sghmc": f"Bayesian, 2017 setup (numz {setting('numz')}), Adam burn-in, then "
+                            "run_bgan_semi's cyclical preconditioned SGHMC"
     }
     js_record = {
         "meta": meta, "labels": labels, "curves": {}, "seconds": {}, "flags": {}, "settings": {
@@ -496,7 +532,13 @@ def main(argv):
     rows = []
     for seed in seeds:
       for method in [m for m in METHODS_FLAG.value if m in PAPER_METHODS]:
-        run_dir, curve, seconds, args = run_paper(method, seed, work_dir)
+        try:
+          run_dir, curve, seconds, args = run_paper(method, seed, work_dir)
+        except NonFiniteLossError as error:  # a diverged run is a result: say so, run the others
+          js_record.setdefault("stopped", []).append({"method": method, "seed": seed, "message": str(error)})
+          print(f"paper {method} seed {seed}: {error}", flush=True)
+          keras.backend.clear_session()
+          continue
         js_record["curves"].setdefault(method, {})[str(seed)] = curve
         js_record["seconds"].setdefault(method, {})[str(seed)] = round(seconds, 1)
         js_record["flags"][method] = [
@@ -524,7 +566,9 @@ def main(argv):
         "bayes_2017": f"Bayesian, 2017 setup ({setting('mode_num_gen')} x 1, Adam)",
         "ml_2017": "ML, 2017 setup (Adam)",
         "bayes_burnin": f"Bayesian ({setting('mode_num_gen')} x {setting('mode_num_mcmc')}), Adam burn-in, "
-                        "then SGHMC friction 0.1, T 0.01"
+                        "then SGHMC friction 0.1, T 0.01",
+        "bayes_2017_sghmc": f"Bayesian, 2017 setup ({setting('mode_num_gen')} x 1), Adam burn-in, then "
+                            "run_bgan_semi's cyclical preconditioned SGHMC"
     }
     mode_record = {
         "meta": dict(meta), "labels": labels, "runs": [], "settings": {
@@ -540,7 +584,14 @@ def main(argv):
     for mixture in MIXTURE_LIST.value:
       for seed in seeds:
         for method in methods:
-          result = run_mixture(mixture, method, seed, work_dir)
+          try:
+            result = run_mixture(mixture, method, seed, work_dir)
+          except NonFiniteLossError as error:
+            mode_record.setdefault("stopped", []).append({"mixture": mixture, "method": method, "seed": seed,
+                                                          "message": str(error)})
+            print(f"{mixture} {method} seed {seed}: {error}", flush=True)
+            keras.backend.clear_session()
+            continue
           points = result.pop("points")
           if seed == seeds[0] and points is not None:
             samples[(mixture, method)] = (seed, points)
