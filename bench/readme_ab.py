@@ -32,10 +32,15 @@ from machine import machine_info  # noqa: E402  (bench/machine.py)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README_PREFIX = "python3 -m pip install -e . && run_bgan_semi "
 
-VARIANTS = flags.DEFINE_multi_string("variant", [], "name:flags (flags space-separated; may be empty).")
-SEEDS = flags.DEFINE_list("seeds", ["2222"], "--random_seed of each round (2222 is the programs' default).")
-WORK_DIR = flags.DEFINE_string("work_dir", "/tmp/bgan_bench/readme_ab", "Run folders go here.")
-OUT = flags.DEFINE_string("out", None, "Write the runs and the summary as JSON here.")
+
+def _define_flags():
+  """The program's flags; defined only when it runs, so tests can import its helpers beside
+  other bench programs that define flags of the same names (--seeds, --out)."""
+  global VARIANTS, SEEDS, WORK_DIR, OUT  # pylint: disable=global-statement
+  VARIANTS = flags.DEFINE_multi_string("variant", [], "name:flags (flags space-separated; may be empty).")
+  SEEDS = flags.DEFINE_list("seeds", ["2222"], "--random_seed of each round (2222 is the programs' default).")
+  WORK_DIR = flags.DEFINE_string("work_dir", "/tmp/bgan_bench/readme_ab", "Run folders go here.")
+  OUT = flags.DEFINE_string("out", None, "Write the runs and the summary as JSON here.")
 
 
 def readme_command(readme_text: str):
@@ -123,4 +128,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  _define_flags()
   app.run(main)
