@@ -25,7 +25,7 @@ formulation the package's conv layers run on this machine
 (`bgan_tf.kernel_choice`); `--input_gradient=stock` times TensorFlow's own.
 
   python bench/kernel_ceiling.py --config=cifar --out=bench/results/speed/kernel_ceiling_cifar.json  # ~5 min
-  TF_ENABLE_ONEDNN_OPTS=0 python bench/kernel_ceiling.py --rounds=1 --input_gradient=stock   # the AVX2 default
+  TF_ENABLE_ONEDNN_OPTS=0 python bench/kernel_ceiling.py --rounds=1 --input_gradient=stock   # TF's AVX2 default
 """
 
 import collections
@@ -35,6 +35,10 @@ import statistics
 from absl import app, flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from bgan_tf import cli as _cli  # noqa: E402  (loads no TensorFlow)
+
+# The CPU kernels the programs run on the paper configs (bgan_tf/cli.py); TF_ENABLE_ONEDNN_OPTS overrides.
+_cli.configure_onednn("auto", "cifar")
 
 import tensorflow as tf  # noqa: E402
 

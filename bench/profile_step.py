@@ -18,6 +18,10 @@ import time
 from absl import app, flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from bgan_tf import cli as _cli  # noqa: E402  (loads no TensorFlow)
+
+# The CPU kernels the programs run on the paper configs (bgan_tf/cli.py); TF_ENABLE_ONEDNN_OPTS overrides.
+_cli.configure_onednn("auto", "cifar")
 
 import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402

@@ -12,13 +12,18 @@ diversity of the generator samples.
   python bench/readme_ab.py --variant=float32: --variant=mixed_bfloat16:--precision=mixed_bfloat16 \
       --seeds=2222,1,2 --out=bench/results/speed/readme_bf16_ab.json
 
-A variant is `name:flags`, its flags separated by spaces (none is allowed:
-the README command as it is). The README command's own `--out_dir` is
+A variant is `name:words`, its words separated by spaces: flags (`--x=1`)
+and environment variables for that process (`NAME=value`, e.g.
+`TF_ENABLE_ONEDNN_OPTS=0` for TensorFlow's Eigen kernels). None is allowed:
+the README command as it is. The README command's own `--out_dir` is
 replaced by --work_dir.
+
+  python bench/readme_ab.py --variant=eigen:TF_ENABLE_ONEDNN_OPTS=0 --variant=onednn:TF_ENABLE_ONEDNN_OPTS=1
 """
 
 import json
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -37,7 +42,8 @@ def _define_flags():
   """The program's flags; defined only when it runs, so tests can import its helpers beside
   other bench programs that define flags of the same names (--seeds, --out)."""
   global VARIANTS, SEEDS, WORK_DIR, OUT  # pylint: disable=global-statement
-  VARIANTS = flags.DEFINE_multi_string("variant", [], "name:flags (flags space-separated; may be empty).")
+  VARIANTS = flags.DEFINE_multi_string("variant", [],
+                                       "name:words, space-separated flags and NAME=value environment variables.")
   SEEDS = flags.DEFINE_list("seeds", ["2222"], "--random_seed of each round (2222 is the programs' default).")
   WORK_DIR = flags.DEFINE_string("work_dir", "/tmp/bgan_bench/readme_ab", "Run folders go here.")
   OUT = flags.DEFINE_string("out", None, "Write the runs and the summary as JSON here.")
@@ -55,16 +61,28 @@ def readme_command(readme_text: str):
   raise ValueError(f"README.md has no line starting with {README_PREFIX!r}")
 
 
+_ENV_WORD = re.compile(r"^([A-Z_][A-Z0-9_]*)=(.*)$")
+
+
 def parse_variant(text: str):
-  """`name:flags` -> (name, [flags]). Raises ValueError on a missing name or a non-flag word."""
+  """`name:words` -> (name, [flags], {environment variable: value}).
+
+  Raises:
+    ValueError: a missing name, or a word that is neither a flag nor NAME=value.
+  """
   name, sep, rest = text.partition(":")
   if not sep or not name.strip():
     raise ValueError(f"--variant={text!r}: must be name:flags")
-  words = shlex.split(rest)
-  bad = [w for w in words if not w.startswith("--")]
-  if bad:
-    raise ValueError(f"--variant={text!r}: {bad[0]!r} is not a flag")
-  return name.strip(), words
+  flags_, env = [], {}
+  for word in shlex.split(rest):
+    match = _ENV_WORD.match(word)
+    if word.startswith("--"):
+      flags_.append(word)
+    elif match:
+      env[match.group(1)] = match.group(2)
+    else:
+      raise ValueError(f"--variant={text!r}: {word!r} is neither a flag nor NAME=value")
+  return name.strip(), flags_, env
 
 
 def last_results(run_dir: str):
@@ -95,22 +113,22 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   try:
-    variants = [parse_variant(v) for v in VARIANTS.value] or [("readme", [])]
+    variants = [parse_variant(v) for v in VARIANTS.value] or [("readme", [], {})]
     with open(os.path.join(REPO, "README.md")) as f:
       base = readme_command(f.read())
   except (OSError, ValueError) as error:
     raise app.UsageError(str(error))
   runs = []
   for seed in SEEDS.value:
-    for name, extra in variants:
+    for name, extra, env in variants:
       run_name = f"{name}_seed{seed}"
       command = [sys.executable, "-m", "bgan_tf.programs.run_bgan_semi", *base, *extra, f"--random_seed={seed}",
                  f"--out_dir={WORK_DIR.value}", f"--run_name={run_name}"]
       start = time.perf_counter()
-      done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+      done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env={**os.environ, **env})
       wall = time.perf_counter() - start
       results = last_results(os.path.join(WORK_DIR.value, run_name)) if done.returncode == 0 else None
-      record = {"variant": name, "flags": extra, "seed": seed, "utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+      record = {"variant": name, "flags": extra, "env": env, "seed": seed, "utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                 "returncode": done.returncode, "wall_s": round(wall, 1)}
       if results:
         record.update(iteration=results.get("iteration"), posterior_acc=results.get("posterior_acc"),

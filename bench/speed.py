@@ -33,6 +33,10 @@ import time
 from absl import app, flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from bgan_tf import cli as _cli  # noqa: E402  (loads no TensorFlow)
+
+# The CPU kernels the programs run on the paper configs (bgan_tf/cli.py); TF_ENABLE_ONEDNN_OPTS overrides.
+_cli.configure_onednn("auto", "cifar")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

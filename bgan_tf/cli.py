@@ -13,6 +13,7 @@ import functools
 import json
 import logging as std_logging
 import os
+import platform
 import random
 import sys
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -206,6 +207,14 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
          "section 3). It changes float rounding, so the numbers change with it.", lower_bound=0,
          upper_bound=MAX_THREADS)
   define(
+      "enum", "onednn", "auto",
+      "TensorFlow's CPU kernels: on (oneDNN's), off (Eigen's), or auto: the environment's "
+      "TF_ENABLE_ONEDNN_OPTS if set, else on for image data sets on x86 CPUs and TensorFlow's default "
+      "for digits and synthetic data. TensorFlow itself turns oneDNN on only on CPUs with AVX-512-class "
+      "features; on an AVX2-only AMD EPYC oneDNN ran the paper CIFAR iteration in 0.75x Eigen's time and "
+      "the README's digits command in 1.08x (docs/BENCHMARKS.md section 3). It changes float rounding, "
+      "so the numbers change with it.", enum_values=["auto", "on", "off"])
+  define(
       "enum", "precision", "float32",
       "float32, or mixed_bfloat16 (CPUs with bf16 units, TPUs) / mixed_float16 (GPUs); variables, "
       "sampler state and noise stay float32.", enum_values=["float32", "mixed_bfloat16", "mixed_float16"])
@@ -356,6 +365,58 @@ def _fail(program, message, code):
   sys.stderr.write(f"{program}: error: {' '.join(message.split())}\n")
   sys.stderr.flush()
   sys.exit(code)
+
+
+# Data sets whose networks are too small for oneDNN's kernels to pay on a CPU where TensorFlow
+# leaves them off: 8x8 digits and 2-D to 100-D synthetic points, where per-op overhead decides.
+ONEDNN_AUTO_SKIPS = ("digits", "synthetic")
+
+
+def onednn_wanted(choice: str, environ, machine: str, dataset: str):
+  """What `configure_onednn` asks TensorFlow for: True (oneDNN), False (Eigen) or None (its default).
+
+  "auto" is the user's `TF_ENABLE_ONEDNN_OPTS` if set; otherwise oneDNN on x86
+  CPUs for image data sets, and TensorFlow's default for `ONEDNN_AUTO_SKIPS`
+  and on other CPUs (on Arm oneDNN runs through other libraries, not measured
+  here). Measured on the AVX2-only AMD EPYC, where TensorFlow's default is
+  Eigen (docs/BENCHMARKS.md section 3, "oneDNN on the AVX2 machine"): the
+  paper CIFAR-10 iteration took 0.75x Eigen's time with oneDNN, the
+  README's digits command 1.08x.
+  """
+  if choice != "auto":
+    return choice == "on"
+  if "TF_ENABLE_ONEDNN_OPTS" in environ:
+    return environ["TF_ENABLE_ONEDNN_OPTS"].strip().lower() in ("1", "true")
+  if machine.lower() not in ("x86_64", "amd64") or dataset in ONEDNN_AUTO_SKIPS:
+    return None
+  return True
+
+
+def configure_onednn(choice: str, dataset: str) -> None:
+  """Chooses TensorFlow's CPU kernel library, oneDNN's or Eigen's, before TensorFlow loads.
+
+  TensorFlow reads `TF_ENABLE_ONEDNN_OPTS` once, when it loads, and without it
+  turns oneDNN on only on CPUs with AVX-512-class features. `onednn_wanted`
+  says what "auto" means and why.
+
+  Args:
+    choice: "on", "off" or "auto".
+    dataset: the run's --dataset ("synthetic" for bgan_synth).
+
+  Raises:
+    ConfigError: TensorFlow is already loaded with the other library (an
+      in-process caller that imported it first asked for "on" or "off").
+  """
+  wanted = onednn_wanted(choice, os.environ, platform.machine(), dataset)
+  if wanted is None:
+    return
+  if "tensorflow" not in sys.modules:
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if wanted else "0"
+    return
+  from bgan_tf import kernel_choice  # pylint: disable=g-import-not-at-top  (TensorFlow is loaded: check)
+  if choice != "auto" and kernel_choice.onednn_enabled() != wanted:
+    raise ConfigError(f"--onednn={choice}: TensorFlow already loaded with oneDNN "
+                      f"{'on' if kernel_choice.onednn_enabled() else 'off'}; choose before it loads")
 
 
 def configure_threads(inter_op: int, intra_op: int) -> None:
@@ -542,7 +603,10 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   check_output_locations(fv, program, run_dir)
   run_dir_lib.check_fresh_or_resumable(run_dir, fv.resume)
   check_cluster_config(fv.strategy)
+  configure_onednn(fv.onednn, "synthetic" if program == "synth" else fv.dataset)
   configure_threads(fv.inter_op_threads, fv.intra_op_threads)
+  from bgan_tf import kernel_choice  # read back from TensorFlow, which has loaded by now
+  logging.info("TensorFlow CPU kernels: %s", "oneDNN" if kernel_choice.onednn_enabled() else "Eigen (oneDNN off)")
   seed_everything(fv.random_seed)
   # Before the run record is written: a cluster TensorFlow rejects leaves no half-made run.
   strategy = make_strategy(fv.strategy)

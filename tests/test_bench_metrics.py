@@ -146,10 +146,12 @@ def test_readme_ab_runs_the_readme_command_without_its_out_dir():
 
 def test_readme_ab_variants_and_summary():
   import readme_ab
-  assert readme_ab.parse_variant("float32:") == ("float32", [])
+  assert readme_ab.parse_variant("float32:") == ("float32", [], {})
   assert readme_ab.parse_variant("bf16:--precision=mixed_bfloat16 --intra_op_threads=2") == (
-      "bf16", ["--precision=mixed_bfloat16", "--intra_op_threads=2"])
-  for bad in ("no_colon", ":--N=5", "x:precision=float32"):
+      "bf16", ["--precision=mixed_bfloat16", "--intra_op_threads=2"], {})
+  assert readme_ab.parse_variant("eigen:TF_ENABLE_ONEDNN_OPTS=0 --N=50") == (
+      "eigen", ["--N=50"], {"TF_ENABLE_ONEDNN_OPTS": "0"})
+  for bad in ("no_colon", ":--N=5", "x:precision=float32", "x:lower_case=1", "x:-N=5"):
     with pytest.raises(ValueError):
       readme_ab.parse_variant(bad)
   runs = [{"variant": "a", "returncode": 0, "wall_s": 40.0, "posterior_acc": 0.95},
@@ -161,3 +163,23 @@ def test_readme_ab_variants_and_summary():
   assert summary["a"]["runs"] == 2 and summary["a"]["wall_s"] == {"mean": 42.0, "min": 40.0, "max": 44.0}
   assert summary["b"]["runs"] == 1 and summary["b"]["posterior_acc"]["mean"] == 0.97
   assert "chains_acc" not in summary["a"]
+
+
+def test_env_ab_summary_ratios_per_round_and_failed_children():
+  import env_ab
+  records = [
+      {"variant": "eigen", "round": 0, "iteration_s": [12.0, 10.0, 11.0], "peaks_gflops": [100.0] * 3,
+       "first_call_s": 60.0},
+      {"variant": "onednn", "round": 0, "iteration_s": [8.8, 9.0, 8.0], "peaks_gflops": [100.0] * 3,
+       "first_call_s": 50.0},
+      {"variant": "eigen", "round": 1, "iteration_s": [20.0, 20.0, 20.0], "peaks_gflops": [50.0] * 3,
+       "first_call_s": 70.0},
+      {"variant": "onednn", "round": 1, "stderr_tail": "killed"},  # a failed child counts in no figure
+  ]
+  summary = env_ab.summarize(records, work_gflop=1000.0)
+  assert summary["eigen"]["children"] == 2 and summary["onednn"]["children"] == 1
+  assert summary["eigen"]["median_s"] == pytest.approx(16.0)  # of all six iterations
+  assert summary["onednn"]["over_eigen_per_round"] == [pytest.approx(8.8 / 11.0)]  # round 1 has no pair
+  assert "over_eigen_per_round" not in summary["eigen"]
+  # 1000 GFLOP in 8.8 s against a 100 GFLOP/s peak: 1.136 of the peak.
+  assert summary["onednn"]["median_ratio_to_peak"] == pytest.approx(1000.0 / 8.8 / 100.0)

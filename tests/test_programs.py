@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -45,8 +46,8 @@ def record_only(monkeypatch, program, args):
   return run_in_process(program, args)
 
 
-def run_subprocess(script, args, timeout=300):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+def run_subprocess(script, args, timeout=300, **env_vars):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **env_vars)
   return subprocess.run([sys.executable, os.path.join(REPO, "bin", script)] + list(args), capture_output=True,
                         text=True, timeout=timeout, env=env)
 
@@ -459,15 +460,53 @@ def test_a_run_prints_its_progress_lines_but_not_tensorflows_checkpoint_timing(t
   assert "Sharding callback" not in result.stderr
 
 
-def test_thread_flags_set_tensorflows_pools_and_are_recorded(tmp_path):
-  # The log line reads the pools back from TensorFlow, so it fails if the flags do not reach it.
+def test_thread_and_kernel_flags_reach_tensorflow_and_are_recorded(tmp_path):
+  # The log lines read the pools and the kernel library back from TensorFlow, so they fail if the
+  # flags do not reach it; --onednn=off wins over the environment's TF_ENABLE_ONEDNN_OPTS=1.
   result = run_subprocess(
       "run_bgan", TINY + ["--train_iter=1", f"--out_dir={tmp_path}", "--run_name=threads", "--notensorboard",
-                          "--inter_op_threads=2", "--intra_op_threads=1"])
+                          "--inter_op_threads=2", "--intra_op_threads=1", "--onednn=off"],
+      TF_ENABLE_ONEDNN_OPTS="1")
   assert result.returncode == 0, result.stderr[-2000:]
   assert "TensorFlow threads: inter-op 2, intra-op 1" in result.stderr
+  assert "TensorFlow CPU kernels: Eigen (oneDNN off)" in result.stderr
   recorded = (tmp_path / "threads" / "flags.txt").read_text().split()
   assert "--inter_op_threads=2" in recorded and "--intra_op_threads=1" in recorded
+  assert "--onednn=off" in recorded
+
+
+def test_onednn_auto_means_the_users_variable_else_on_for_image_data_on_x86():
+  assert cli.onednn_wanted("on", {"TF_ENABLE_ONEDNN_OPTS": "0"}, "x86_64", "digits") is True
+  assert cli.onednn_wanted("off", {}, "x86_64", "cifar") is False
+  assert cli.onednn_wanted("auto", {}, "x86_64", "cifar") is True
+  assert cli.onednn_wanted("auto", {}, "AMD64", "mnist") is True
+  assert cli.onednn_wanted("auto", {"TF_ENABLE_ONEDNN_OPTS": "0"}, "x86_64", "cifar") is False
+  assert cli.onednn_wanted("auto", {"TF_ENABLE_ONEDNN_OPTS": "true"}, "aarch64", "digits") is True
+  # TensorFlow's own default: on Arm, and where the networks are too small for oneDNN to pay.
+  assert cli.onednn_wanted("auto", {}, "aarch64", "cifar") is None
+  assert cli.onednn_wanted("auto", {}, "x86_64", "digits") is None
+  assert cli.onednn_wanted("auto", {}, "x86_64", "synthetic") is None
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="auto turns oneDNN on for x86")
+def test_onednn_auto_turns_it_on_before_tensorflow_loads():
+  # In a fresh process, as the programs run: TensorFlow's own default is off on AVX2-only CPUs.
+  code = ("from bgan_tf import cli; cli.configure_onednn('auto', 'cifar'); "
+          "from bgan_tf import kernel_choice; print('oneDNN', kernel_choice.onednn_enabled())")
+  env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(env, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "oneDNN True" in result.stdout
+
+
+def test_onednn_asked_for_after_tensorflow_loaded_is_a_config_error():
+  from bgan_tf import kernel_choice
+  loaded_with = kernel_choice.onednn_enabled()
+  cli.configure_onednn("on" if loaded_with else "off", "cifar")  # what it runs already: accepted
+  cli.configure_onednn("auto", "cifar")  # never an error: it takes what is loaded
+  with pytest.raises(ConfigError, match="--onednn=.*choose before it loads"):
+    cli.configure_onednn("off" if loaded_with else "on", "cifar")
 
 
 def test_thread_pools_asked_for_after_tensorflow_started_are_a_config_error():
