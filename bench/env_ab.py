@@ -30,7 +30,7 @@ import time
 
 from absl import app, flags
 
-from readme_ab import parse_variant  # noqa: E402  (bench/readme_ab.py)
+from readme_ab import parse_variant, save_and_show  # noqa: E402  (bench/readme_ab.py)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the parent loads TensorFlow only for machine_info
 
@@ -133,12 +133,8 @@ def main(argv):
       records.append(record)
       print(json.dumps(record), flush=True)
   from machine import machine_info  # pylint: disable=g-import-not-at-top  (imports TensorFlow: after the children)
-  result = {"machine": machine_info(), "config": CONFIG.value, "records": records,
-            "summary": summarize(records, work) if work else {}}
-  if OUT.value:
-    from bgan_tf import run_files  # pylint: disable=g-import-not-at-top
-    run_files.write_json(OUT.value, result)
-  print(json.dumps(result["summary"], indent=1))
+  save_and_show({"machine": machine_info(), "config": CONFIG.value, "records": records,
+                 "summary": summarize(records, work) if work else {}}, OUT.value)
 
 
 if __name__ == "__main__":

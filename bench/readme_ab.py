@@ -138,11 +138,16 @@ def main(argv):
         record["stderr_tail"] = done.stderr[-2000:]
       runs.append(record)
       print(json.dumps(record), flush=True)
-  record = {"machine": machine_info(), "readme_flags": base, "runs": runs, "summary": summarize(runs)}
-  if OUT.value:
-    from bgan_tf import run_files
-    run_files.write_json(OUT.value, record)
-  print(json.dumps(record["summary"], indent=1))
+  save_and_show({"machine": machine_info(), "readme_flags": base, "runs": runs, "summary": summarize(runs)},
+                OUT.value)
+
+
+def save_and_show(result, out):
+  """Writes `result` as JSON to `out` (if given; atomically) and prints its summary."""
+  if out:
+    from bgan_tf import run_files  # pylint: disable=g-import-not-at-top
+    run_files.write_json(out, result)
+  print(json.dumps(result["summary"], indent=1))
 
 
 if __name__ == "__main__":
