@@ -82,12 +82,10 @@ def summarize(records, work_gflop):
 
 def _child():
   # Imported here: the parent must not start TensorFlow (its settings are the children's to choose).
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from configs import gan_config, random_input_iteration  # pylint: disable=g-import-not-at-top
   import flops  # pylint: disable=g-import-not-at-top
   import peak  # pylint: disable=g-import-not-at-top
   from bgan_tf import kernel_choice  # pylint: disable=g-import-not-at-top
-  del tf
   config = gan_config(CONFIG.value)
   start = time.perf_counter()
   _, iteration = random_input_iteration(config)  # builds, traces, runs twice
@@ -133,6 +131,7 @@ def main(argv):
       records.append(record)
       print(json.dumps(record), flush=True)
   from machine import machine_info  # pylint: disable=g-import-not-at-top  (imports TensorFlow: after the children)
+  # machine_info's "onednn" is this parent's TensorFlow default; each record has its child's.
   save_and_show({"machine": machine_info(), "config": CONFIG.value, "records": records,
                  "summary": summarize(records, work) if work else {}}, OUT.value)
 

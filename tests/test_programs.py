@@ -246,6 +246,7 @@ def test_non_finite_probabilities_with_finite_losses_stop_the_run(tmp_path):
     (["--mlp_hidden=128,x"], "--mlp_hidden must be a comma-separated list of positive integers"),
     (["--preconditioner=adam", "--burn_in=0"], "it needs a burn-in (--burn_in > 0)"),
     (["--intra_op_threads=-1"], "intra_op_threads"),
+    (["--onednn=fast"], "onednn"),
     # TensorFlow would try to start them all before the first step.
     (["--inter_op_threads=1000000"], "not an integer in the range [0, 1024]"),
     (["--random_seed=4294967296"], "not an integer in the range [0, 4294967295]"),
