@@ -26,6 +26,7 @@ TF_ENABLE_ONEDNN_OPTS=0 anywhere) the stock input gradient is the slow one:
 
 import json
 import os
+import sys
 import resource
 import statistics
 import time
@@ -33,10 +34,10 @@ import time
 from absl import app, flags
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from bgan_tf import cli as _cli  # noqa: E402  (loads no TensorFlow)
+import kernel_library  # noqa: E402  (bench/kernel_library.py; loads no TensorFlow)
 
-# The CPU kernels the programs run on the paper configs (bgan_tf/cli.py); TF_ENABLE_ONEDNN_OPTS overrides.
-_cli.configure_onednn("auto", "cifar")
+# The CPU kernels the programs would run on the configs named (bench/kernel_library.py).
+kernel_library.configure_for_argv(sys.argv, "configs", ("small", "mnist", "cifar"))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -183,3 +183,25 @@ def test_env_ab_summary_ratios_per_round_and_failed_children():
   assert "over_eigen_per_round" not in summary["eigen"]
   # 1000 GFLOP in 8.8 s against a 100 GFLOP/s peak: 1.136 of the peak.
   assert summary["onednn"]["median_ratio_to_peak"] == pytest.approx(1000.0 / 8.8 / 100.0)
+
+
+def test_speed_benches_choose_the_kernel_library_of_the_configs_they_are_given(monkeypatch):
+  import configs
+  import kernel_library
+  from bgan_tf import cli
+
+  assert set(kernel_library.CONFIG_DATASETS) == set(configs.CONFIGS)
+  read = kernel_library.configs_from_argv
+  assert read(["prog"], "config", ("cifar",)) == ["cifar"]
+  assert read(["prog", "--config=small", "--rounds=1"], "config", ("cifar",)) == ["small"]
+  assert read(["prog", "--config", "mnist"], "config", ("cifar",)) == ["mnist"]
+  assert read(["prog", "--configs=small,cifar", "--configs=small"], "configs", ()) == ["small"]  # the last wins
+  assert read(["prog", "--config_x=small"], "config", ("cifar",)) == ["cifar"]
+  asked = []
+  monkeypatch.setattr(cli, "configure_onednn", lambda choice, dataset: asked.append((choice, dataset)))
+  kernel_library.configure_for_argv(["prog", "--config=small"])
+  kernel_library.configure_for_argv(["prog"])
+  kernel_library.configure_for_argv(["prog", "--configs=small,mnist"], "configs")
+  kernel_library.configure_for_argv(["prog", "--configs=small"], "configs", ("small", "cifar"))
+  # The README's digits config gets the programs' digits rule; any image config, the image rule.
+  assert asked == [("auto", "digits"), ("auto", "cifar"), ("auto", "mnist"), ("auto", "digits")]
