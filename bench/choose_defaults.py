@@ -209,6 +209,12 @@ CANDIDATES = {
     # sampler only. The ring holds the last two cycles' snapshots of all 10 (3 per cycle each).
     "j10_cyc_jd5_last2":
         ["--recipe=bgan_tf"] + _BENCH_SIZE + ["--snapshot_every=10", "--max_snapshots=60", "--num_disc=5"],
+    # The same 10 discriminators with the paper's pairing: chain m's 5 discriminators see only
+    # chain m's 10 generators. With J_d = 1, chain pairing halved the ECE at N = 50; with ten
+    # chains of 2 (m10_cyc_chain) it gave the one near-calibrated 10-discriminator predictive,
+    # where J_d = 5 with every pair was the least confident.
+    "j10_cyc_jd5_chain_last2": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                               ["--snapshot_every=10", "--max_snapshots=60", "--num_disc=5", "--pairing=chain"],
 }
 # Candidates piloted before the recipe's sampler was cyclical pin the cycles off, so that each
 # name keeps meaning what it measured.
