@@ -5,6 +5,7 @@ validation-split pilots that chose the `bgan_tf` recipe) and
 `options_table.py`.
 """
 
+import io
 import json
 import os
 import statistics
@@ -12,7 +13,10 @@ import time
 
 from absl import flags
 
-__all__ = ["NonFinitePredictiveError", "evaluate_run", "load_record", "mean_std", "predictive_scores", "run_one"]
+__all__ = [
+    "NonFinitePredictiveError", "evaluate_run", "load_record", "mean_std", "paired_differences", "predictive_scores",
+    "run_one"
+]
 
 
 def load_record(path):
@@ -91,3 +95,38 @@ def evaluate_run(run_dir, dataset, batch_size):
       **predictive_scores(probs, labels, "test"),
       **predictive_scores(supervised, labels, "supervised"), "num_models": len(models), "iteration": run.iteration
   }
+
+
+def paired_differences(rows, method, baseline, method_name, baseline_name):
+  """A markdown table of `method` minus `baseline` per (N, seed) where both ran.
+
+  `rows` are runs.json records of one data set (N, method, seed, test_error,
+  test_nll, test_ece); the table gives the mean ± standard error over seeds.
+
+  Seeds share the labeled subset and every stream, so the paired difference
+  removes the seed's own difficulty (the largest part of the spread).
+  """
+  out = io.StringIO()
+  out.write(f"**{method_name} minus {baseline_name}, per seed (mean ± standard error over seeds; "
+            "error and ECE in points)**\n\n")
+  out.write("| N | seeds | error | NLL | ECE | seeds where the error is lower / equal / higher |\n")
+  out.write("|---|---|---|---|---|---|\n")
+  for size in sorted({r["N"] for r in rows}):
+    ours = {r["seed"]: r for r in rows if r["N"] == size and r["method"] == method}
+    theirs = {r["seed"]: r for r in rows if r["N"] == size and r["method"] == baseline}
+    seeds = sorted(set(ours) & set(theirs))
+    if not seeds:
+      continue
+    cells = []
+    for metric, scale, digits in (("error", 100, 2), ("nll", 1, 3), ("ece", 100, 2)):
+      diffs = [scale * (ours[s][f"test_{metric}"] - theirs[s][f"test_{metric}"]) for s in seeds]
+      sem = statistics.stdev(diffs) / len(diffs)**0.5 if len(diffs) > 1 else float("nan")
+      cells.append(f"{statistics.fmean(diffs):+.{digits}f} ± {sem:.{digits}f}")
+    # Equal test errors are equal fractions of the same test set; compare them to float tolerance.
+    error_diffs = [ours[s]["test_error"] - theirs[s]["test_error"] for s in seeds]
+    lower = sum(d < -1e-9 for d in error_diffs)
+    higher = sum(d > 1e-9 for d in error_diffs)
+    out.write(f"| {size} | {len(seeds)} | " + " | ".join(cells) +
+              f" | {lower} / {len(seeds) - lower - higher} / {higher} |\n")
+  out.write("\n")
+  return out.getvalue()

@@ -47,7 +47,8 @@ import time
 from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
-from semi_runs import evaluate_run, load_record, mean_std, run_one  # noqa: E402  (bench/semi_runs.py)
+# bench/semi_runs.py
+from semi_runs import evaluate_run, load_record, mean_std, paired_differences, run_one  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -223,6 +224,9 @@ def markdown_tables(record):
         ece = _cell([100 * v for v in _values(rows, size, c, "ece")])
         out.write(f"| {size} | {names[c]} | {models} | {error} | {nll} | {ece} | {in_run} |\n")
     out.write("\n")
+    if "bayes" in methods:
+      for baseline in [m for m in ("ml_ensemble", "ml") if m in methods]:
+        out.write(paired_differences(rows, "bayes", baseline, names["bayes"], names[baseline]))
   return out.getvalue()
 
 

@@ -205,3 +205,23 @@ def test_speed_benches_choose_the_kernel_library_of_the_configs_they_are_given(m
   kernel_library.configure_for_argv(["prog", "--configs=small"], "configs", ("small", "cifar"))
   # The README's digits config gets the programs' digits rule; any image config, the image rule.
   assert asked == [("auto", "digits"), ("auto", "cifar"), ("auto", "mnist"), ("auto", "digits")]
+
+
+def test_paired_differences_hand_computed():
+  import semi_runs
+
+  def row(n, method, seed, error, nll, ece):
+    return {"N": n, "method": method, "seed": seed, "test_error": error, "test_nll": nll, "test_ece": ece}
+
+  rows = [
+      row(50, "bayes", 0, 0.10, 0.30, 0.05), row(50, "ml", 0, 0.12, 0.40, 0.04),
+      row(50, "bayes", 1, 0.20, 0.50, 0.02), row(50, "ml", 1, 0.20, 0.45, 0.03),
+      row(50, "bayes", 2, 0.05, 0.20, 0.01),  # no baseline run for seed 2: left out
+      row(100, "ml", 0, 0.1, 0.1, 0.1),  # no Bayesian run at N = 100: no line
+  ]
+  table = semi_runs.paired_differences(rows, "bayes", "ml", "B", "M")
+  assert table.startswith("**B minus M, per seed")
+  lines = [line for line in table.splitlines() if line.startswith("| 50") or line.startswith("| 100")]
+  # Error differences -2 and 0 points: mean -1, standard error stdev([-2, 0]) / sqrt(2) = 1.
+  # NLL -0.1 and +0.05: mean -0.025, standard error 0.075. ECE +1 and -1 point: 0 ± 1.
+  assert lines == ["| 50 | 2 | -1.00 ± 1.00 | -0.025 ± 0.075 | +0.00 ± 1.00 | 1 / 1 / 0 |"]
