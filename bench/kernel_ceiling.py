@@ -30,8 +30,8 @@ formulation the package's conv layers run on this machine
 
 import collections
 import os
-import sys
 import statistics
+import sys
 
 from absl import app, flags
 

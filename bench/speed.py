@@ -26,9 +26,9 @@ TF_ENABLE_ONEDNN_OPTS=0 anywhere) the stock input gradient is the slow one:
 
 import json
 import os
-import sys
 import resource
 import statistics
+import sys
 import time
 
 from absl import app, flags
