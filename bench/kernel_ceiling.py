@@ -39,7 +39,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import kernel_library  # noqa: E402  (bench/kernel_library.py; loads no TensorFlow)
 
 # The CPU kernels the programs would run on the configs named (bench/kernel_library.py).
-kernel_library.configure_for_argv(sys.argv, "config", ("cifar",))
+_DEFAULT_CONFIG = "cifar"  # --config's default; the kernel library follows the flag
+kernel_library.configure_for_argv(sys.argv, "config", [_DEFAULT_CONFIG])
 
 import tensorflow as tf  # noqa: E402
 
@@ -51,7 +52,7 @@ import flops  # noqa: E402  (bench/flops.py)
 from bgan_tf import kernel_choice  # noqa: E402
 from bgan_tf import run_files  # noqa: E402
 
-CONFIG = flags.DEFINE_string("config", "cifar", "A configuration of bench/configs.py.")
+CONFIG = flags.DEFINE_string("config", _DEFAULT_CONFIG, "A configuration of bench/configs.py.")
 REPEATS = flags.DEFINE_integer("repeats", 5, "Timed runs of each kernel (the best counts).")
 ITERS = flags.DEFINE_integer("iters", 5, "Interleaved (peak, iteration) pairs per round.")
 ROUNDS = flags.DEFINE_integer("rounds", 3, "Rounds of (all kernels, then the iterations); medians are reported.")

@@ -22,7 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import kernel_library  # noqa: E402  (bench/kernel_library.py; loads no TensorFlow)
 
 # The CPU kernels the programs would run on the configs named (bench/kernel_library.py).
-kernel_library.configure_for_argv(sys.argv, "config", ("cifar",))
+_DEFAULT_CONFIG = "cifar"  # --config's default; the kernel library follows the flag
+kernel_library.configure_for_argv(sys.argv, "config", [_DEFAULT_CONFIG])
 
 import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
@@ -30,7 +31,7 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
 from bgan_tf import run_files  # noqa: E402
 
-CONFIG = flags.DEFINE_string("config", "cifar", "A configuration of bench/configs.py.")
+CONFIG = flags.DEFINE_string("config", _DEFAULT_CONFIG, "A configuration of bench/configs.py.")
 ITERS = flags.DEFINE_integer("iters", 3, "Profiled iterations.")
 PRECISION = flags.DEFINE_string("precision", "float32", "float32 or mixed_bfloat16.")
 OUT = flags.DEFINE_string("out", None, "Write the summary as JSON here.")
