@@ -14,8 +14,8 @@ import time
 from absl import flags
 
 __all__ = [
-    "NonFinitePredictiveError", "evaluate_run", "load_record", "mean_std", "paired_differences", "predictive_scores",
-    "run_one"
+    "NonFinitePredictiveError", "SHARED_SETTINGS", "baseline_rows", "evaluate_run", "load_record", "mean_std",
+    "paired_differences", "predictive_scores", "run_one"
 ]
 
 
@@ -95,6 +95,32 @@ def evaluate_run(run_dir, dataset, batch_size):
       **predictive_scores(probs, labels, "test"),
       **predictive_scores(supervised, labels, "supervised"), "num_models": len(models), "iteration": run.iteration
   }
+
+
+# The settings every method of one table shares (the method's own, such as
+# J, M or the ensemble size, are left out): runs compared across records
+# must agree on these.
+SHARED_SETTINGS = ("dataset", "num_layers", "gf_dim", "df_dim", "z_dim", "batch_size", "train_iter", "lr",
+                   "lr_decay", "adam_lr", "recipe")
+
+
+def baseline_rows(rows, other_rows, methods):
+  """The rows of `other_rows` whose method is in `methods`, checked against `rows`' settings.
+
+  For a record that holds Bayesian runs only (a second Bayesian size), so its
+  paired differences can use the baselines of the main table. Every run of
+  both must share `SHARED_SETTINGS`; a difference is a ValueError naming it,
+  since a paired difference across settings would mean nothing.
+  """
+  chosen = [r for r in other_rows if r["method"] in methods]
+  seen = {}
+  for r in list(rows) + chosen:
+    for key in SHARED_SETTINGS:
+      value = r["settings"].get(key)
+      if seen.setdefault(key, value) != value:
+        raise ValueError(f"the runs differ in {key} ({seen[key]!r} and {value!r}); "
+                         "paired differences need the same settings")
+  return chosen
 
 
 def paired_differences(rows, method, baseline, method_name, baseline_name):

@@ -27,6 +27,8 @@ table:
   python bench/semi_supervised.py --seeds=0,1,2,3,4      # the 5 seeds of docs/BENCHMARKS.md §1
   python bench/semi_supervised.py --quick                # the 2-minute check
   python bench/semi_supervised.py --report               # tables from runs.json only
+  python bench/semi_supervised.py --report --out_dir=bench/results/semi_supervised_m10 \
+      --baselines_from=bench/results/semi_supervised/runs.json   # a Bayesian-only record
   python bench/semi_supervised.py --preset=paper --dataset=cifar --data_path=DATA \
       --N=4000 --train_iter=75000 --out_dir=results/paper   # one cell, 2017 settings
 
@@ -48,7 +50,7 @@ from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 # bench/semi_runs.py
-from semi_runs import evaluate_run, load_record, mean_std, paired_differences, run_one  # noqa: E402
+from semi_runs import baseline_rows, evaluate_run, load_record, mean_std, paired_differences, run_one  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -103,6 +105,10 @@ PRESET = flags.DEFINE_enum("preset", "digits", list(PRESETS), "Default settings;
 QUICK_MODE = flags.DEFINE_bool("quick", False, "A ~2-minute run with a tiny budget, to check the program.")
 REPORT = flags.DEFINE_bool("report", False,
                            "Only rewrite tables.md and the plot from runs.json, and print the tables.")
+BASELINES_FROM = flags.DEFINE_string(
+    "baselines_from", None,
+    "--report: a runs.json whose ML runs (DCGAN, DCGAN-E) are the baselines of the paired differences, for a "
+    "record of Bayesian runs only, such as a second Bayesian size; their settings must match.")
 DATASET = flags.DEFINE_string("dataset", None, "run_bgan_semi --dataset (digits, mnist, cifar, svhn, ...).")
 DATA_PATH = flags.DEFINE_string("data_path", None, "run_bgan_semi --data_path: the data set's standard files.")
 DATA_DIR = flags.DEFINE_string("data_dir", None, "run_bgan_semi --data_dir: prepared tensorflow-datasets builds.")
@@ -190,8 +196,12 @@ def common_flags(settings, num_labeled, seed, work_dir, run_name):
   return args
 
 
-def markdown_tables(record):
-  """The markdown tables of a runs.json record (one section per data set)."""
+def markdown_tables(record, baselines=()):
+  """The markdown tables of a runs.json record (one section per data set).
+
+  `baselines`: ML runs of another record (`baseline_rows`), used only in the
+  paired differences, where the record has none of its own.
+  """
   runs = record["runs"]
   out = io.StringIO()
   for dataset in sorted({r["dataset"] for r in runs}):
@@ -225,8 +235,11 @@ def markdown_tables(record):
         out.write(f"| {size} | {names[c]} | {models} | {error} | {nll} | {ece} | {in_run} |\n")
     out.write("\n")
     if "bayes" in methods:
-      for baseline in [m for m in ("ml_ensemble", "ml") if m in methods]:
-        out.write(paired_differences(rows, "bayes", baseline, names["bayes"], names[baseline]))
+      paired_rows = rows + [b for b in baselines if b["dataset"] == dataset and b["method"] not in methods]
+      for baseline in [m for m in ("ml_ensemble", "ml") if any(r["method"] == m for r in paired_rows)]:
+        name = COLUMN_NAMES[baseline].format(
+            E=next(r for r in paired_rows if r["method"] == baseline)["settings"]["ensemble_size"])
+        out.write(paired_differences(paired_rows, "bayes", baseline, names["bayes"], name))
   return out.getvalue()
 
 
@@ -306,12 +319,22 @@ def main(argv):
   work_dir = WORK_DIR.value or (DEFAULT_WORK_DIR + ("_quick" if QUICK_MODE.value else ""))
   out_dir = OUT_DIR.value or (os.path.join(work_dir, "results") if QUICK_MODE.value else DEFAULT_OUT_DIR)
   record_path = os.path.join(out_dir, "runs.json")
+  if BASELINES_FROM.value and not REPORT.value:
+    raise app.UsageError("--baselines_from is a --report option")
   if REPORT.value:
     record = load_record(record_path)
     if not record["runs"]:
       raise app.UsageError(f"no runs in {record_path}")
+    baselines = []
+    if BASELINES_FROM.value:
+      if not os.path.isfile(BASELINES_FROM.value):
+        raise app.UsageError(f"--baselines_from: no file {BASELINES_FROM.value}")
+      try:
+        baselines = baseline_rows(record["runs"], load_record(BASELINES_FROM.value)["runs"], ("ml", "ml_ensemble"))
+      except ValueError as e:
+        raise app.UsageError(f"--baselines_from: {e}")
     write_plot(record, os.path.join(out_dir, "error_vs_n.png"))
-    tables = markdown_tables(record)
+    tables = markdown_tables(record, baselines)
     from bgan_tf import run_files
     run_files.write_text(os.path.join(out_dir, "tables.md"), tables)
     print(tables, end="")

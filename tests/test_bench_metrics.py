@@ -225,3 +225,29 @@ def test_paired_differences_hand_computed():
   # Error differences -2 and 0 points: mean -1, standard error stdev([-2, 0]) / sqrt(2) = 1.
   # NLL -0.1 and +0.05: mean -0.025, standard error 0.075. ECE +1 and -1 point: 0 ± 1.
   assert lines == ["| 50 | 2 | -1.00 ± 1.00 | -0.025 ± 0.075 | +0.00 ± 1.00 | 1 / 1 / 0 |"]
+
+
+def test_a_bayesian_only_record_gets_its_paired_differences_from_another_records_baselines():
+  import semi_runs
+  import semi_supervised
+
+  settings = {key: 1 for key in semi_runs.SHARED_SETTINGS}
+  settings.update(dataset="digits", ensemble_size=10, num_gen=2, num_mcmc=10)
+
+  def row(method, seed, error, settings=settings):
+    return {"dataset": "digits", "N": 50, "method": method, "seed": seed, "test_error": error, "test_nll": 0.2,
+            "test_ece": 0.03, "supervised_error": 0.2, "supervised_nll": 0.5, "supervised_ece": 0.05,
+            "in_run_error": error, "num_models": 60, "settings": settings}
+
+  ours = [row("bayes", 0, 0.05), row("bayes", 1, 0.10)]
+  main_table = [row("ml_ensemble", 0, 0.06), row("ml_ensemble", 1, 0.10), row("bayes", 0, 0.5)]
+  baselines = semi_runs.baseline_rows(ours, main_table, ("ml", "ml_ensemble"))
+  assert [r["method"] for r in baselines] == ["ml_ensemble", "ml_ensemble"]  # the other record's Bayes left out
+  tables = semi_supervised.markdown_tables({"runs": ours}, baselines)
+  assert "**Bayesian GAN (2x10) minus DCGAN-10 (ML ensemble), per seed" in tables
+  assert "| 50 | 2 | -0.50 ± 0.50 | +0.000 ± 0.000 | +0.00 ± 0.00 | 1 / 1 / 0 |" in tables
+  assert "minus" not in semi_supervised.markdown_tables({"runs": ours})  # no baselines, no paired table
+
+  other = dict(settings, train_iter=2)
+  with pytest.raises(ValueError, match="train_iter"):
+    semi_runs.baseline_rows(ours, [row("ml", 0, 0.1, other)], ("ml",))
