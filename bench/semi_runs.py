@@ -15,7 +15,7 @@ from absl import flags
 
 __all__ = [
     "NonFinitePredictiveError", "SHARED_SETTINGS", "baseline_rows", "evaluate_run", "load_record", "mean_std",
-    "paired_differences", "predictive_scores", "run_one"
+    "paired_differences", "paired_tables", "predictive_scores", "run_one"
 ]
 
 
@@ -121,6 +121,21 @@ def baseline_rows(rows, other_rows, methods):
         raise ValueError(f"the runs differ in {key} ({seen[key]!r} and {value!r}); "
                          "paired differences need the same settings")
   return chosen
+
+
+def paired_tables(rows, baselines, names, method="bayes", baseline_methods=("ml_ensemble", "ml")):
+  """`paired_differences` of `method` against each of `baseline_methods` that ran.
+
+  `baselines` (from `baseline_rows`) add the runs of another record for the
+  methods `rows` lack, so a record of Bayesian runs only gets its baselines
+  from the main table. `names` maps each method to its display name.
+  """
+  own = {r["method"] for r in rows}
+  pool = list(rows) + [b for b in baselines if b["method"] not in own]
+  return "".join(
+      paired_differences(pool, method, baseline, names[method], names[baseline])
+      for baseline in baseline_methods
+      if any(r["method"] == baseline for r in pool))
 
 
 def paired_differences(rows, method, baseline, method_name, baseline_name):

@@ -50,7 +50,7 @@ from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 # bench/semi_runs.py
-from semi_runs import baseline_rows, evaluate_run, load_record, mean_std, paired_differences, run_one  # noqa: E402
+from semi_runs import baseline_rows, evaluate_run, load_record, mean_std, paired_tables, run_one  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -235,11 +235,11 @@ def markdown_tables(record, baselines=()):
         out.write(f"| {size} | {names[c]} | {models} | {error} | {nll} | {ece} | {in_run} |\n")
     out.write("\n")
     if "bayes" in methods:
-      paired_rows = rows + [b for b in baselines if b["dataset"] == dataset and b["method"] not in methods]
-      for baseline in [m for m in ("ml_ensemble", "ml") if any(r["method"] == m for r in paired_rows)]:
-        name = COLUMN_NAMES[baseline].format(
-            E=next(r for r in paired_rows if r["method"] == baseline)["settings"]["ensemble_size"])
-        out.write(paired_differences(paired_rows, "bayes", baseline, names["bayes"], name))
+      others = [b for b in baselines if b["dataset"] == dataset]
+      ensembles = [b for b in others if b["method"] == "ml_ensemble"]
+      if ensembles and "ml_ensemble" not in methods:  # name DCGAN-E by the baseline runs' own E
+        names["ml_ensemble"] = COLUMN_NAMES["ml_ensemble"].format(E=ensembles[0]["settings"]["ensemble_size"])
+      out.write(paired_tables(rows, others, names))
   return out.getvalue()
 
 
