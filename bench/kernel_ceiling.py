@@ -20,12 +20,14 @@ the same way, interleaved with peaks.
 
 Each kernel is also checked against `HEALTHY_FRACTION` (25%) of the conv peak
 taken beside it; a slower one is printed as a WARNING line and counted in the
-JSON, so the next kernel cliff shows at once. Input gradients run the
-formulation the package's conv layers run on this machine
-(`bgan_tf.kernel_choice`); `--input_gradient=stock` times TensorFlow's own.
+JSON, so the next kernel cliff shows at once. Input and filter gradients run
+the formulations the package's conv layers run on this machine
+(`bgan_tf.kernel_choice`); `--input_gradient=stock --filter_gradient=stock`
+times TensorFlow's own.
 
   python bench/kernel_ceiling.py --config=cifar --out=bench/results/speed/kernel_ceiling_cifar.json  # ~5 min
-  TF_ENABLE_ONEDNN_OPTS=0 python bench/kernel_ceiling.py --rounds=1 --input_gradient=stock   # TF's AVX2 default
+  TF_ENABLE_ONEDNN_OPTS=0 python bench/kernel_ceiling.py --rounds=1 --input_gradient=stock \
+      --filter_gradient=stock   # TensorFlow's own kernels on its AVX2 default library
 """
 
 import collections
@@ -61,6 +63,10 @@ INPUT_GRADIENT = flags.DEFINE_enum(
     "input_gradient", "chosen", ("chosen",) + conv_gradients.FORMULATIONS,
     "How conv input gradients run: as the package's layers choose on this machine (bgan_tf.kernel_choice), "
     "or one formulation everywhere (stock: TensorFlow's Conv2DBackpropInput).")
+FILTER_GRADIENT = flags.DEFINE_enum(
+    "filter_gradient", "chosen", ("chosen",) + conv_gradients.FILTER_FORMULATIONS,
+    "How conv filter gradients run: as the package's layers choose on this machine, or one formulation "
+    "everywhere (stock: TensorFlow's Conv2DBackpropFilter).")
 
 # A kernel below this fraction of the reference conv rate is flagged: the
 # cliff issue 13 found ran at 2-3%.
@@ -89,25 +95,31 @@ def kernel_fn(op, geometry, batch, matmul_kind=None):
     if op == "conv2d":
       compute, args = (lambda x, w: tf.nn.conv2d(x, w, g.stride, "SAME")), (x, w)
     elif op == "conv2d_backprop_input":
-      formulation = input_gradient_formulation(g)
+      formulation = gradient_formulation(op, g)
       compute, args = (
           lambda dy, w: conv_gradients.conv2d_input_gradient(dy, w, g.input_hw, g.stride, "same", formulation)), (
               dy, w)
     else:
-      compute, args = (lambda x, dy: tf.compat.v1.nn.conv2d_backprop_filter(
-          x, [g.kernel, g.kernel, g.input_channels, g.output_channels], dy, [1, g.stride, g.stride, 1], "SAME")), (
-              x, dy)
+      formulation = gradient_formulation(op, g)
+      compute, args = (lambda x, dy: conv_gradients.conv2d_filter_gradient(x, dy, (g.kernel, g.kernel), g.stride,
+                                                                            "same", formulation)), (x, dy)
   # Fetch one element: the whole output is computed, but no reduction is
   # added to the kernel's time.
   return tf.function(lambda a, b: tf.reshape(compute(a, b), [-1])[0]), args
 
 
-def input_gradient_formulation(geometry):
-  """The formulation the package's conv layers run for this input gradient (as --input_gradient says)."""
+_GRADIENT_OPS = {"conv2d_backprop_input": "input", "conv2d_backprop_filter": "filter"}
+
+
+def gradient_formulation(op, geometry):
+  """The formulation the package's conv layers run for this conv gradient (as --input_gradient and
+  --filter_gradient say), or None for an op that is no conv gradient."""
+  if op not in _GRADIENT_OPS:
+    return None
   g = geometry
   return kernel_choice.choose(
       kernel_choice.ConvShape((g.input_hw[0], g.input_hw[1]), g.input_channels, g.output_channels,
-                              (g.kernel, g.kernel), g.stride, "same", "float32"))
+                              (g.kernel, g.kernel), g.stride, "same", "float32"), _GRADIENT_OPS[op])
 
 
 def distinct_kernels(passes):
@@ -133,7 +145,7 @@ def time_kernels(passes, repeats):
     conv_peak = peak.conv_gflops(10)["best"]
     best = min(peak.timed_runs(fn, args, repeats))
     gflop = batch * geometry.flops / 1e9
-    formulation = input_gradient_formulation(geometry) if op == "conv2d_backprop_input" else None
+    formulation = gradient_formulation(op, geometry)
     rows.append({
         "op": op, "formulation": formulation, "batch": batch, "geometry": geometry._asdict(),
         "runs_per_iteration": count, "passes": labels, "gflop_per_run": gflop, "best_s": best,
@@ -208,8 +220,11 @@ def one_round(config, passes, total_gflop):
 
 def main(argv):
   del argv
-  if INPUT_GRADIENT.value != "chosen":  # the kernels and the iteration's layers alike
+  # The kernels and the iteration's layers alike.
+  if INPUT_GRADIENT.value != "chosen":
     os.environ[kernel_choice.ENV_FORMULATION] = INPUT_GRADIENT.value
+  if FILTER_GRADIENT.value != "chosen":
+    os.environ[kernel_choice.ENV_FILTER_FORMULATION] = FILTER_GRADIENT.value
   config = gan_config(CONFIG.value)
   passes = flops.iteration_passes(config)
   total_gflop = sum(p.flops for p in passes) / 1e9

@@ -12,8 +12,8 @@ overhead of the real input pipeline and loop bookkeeping, scaling with the
 number of generator samples, mixed_bfloat16 against float32, peak RSS and RSS
 growth over a long run, and two interleaved A/Bs of the paper CIFAR
 iteration: before and after the 2017 normalisation, and TensorFlow's stock
-conv input gradient against the formulations `bgan_tf.kernel_choice` picks on
-this machine. The JSON names the CPU, its flags and whether oneDNN was on.
+conv gradient kernels (input and filter) against the formulations
+`bgan_tf.kernel_choice` picks on this machine. The JSON names the CPU, its flags and whether oneDNN was on.
 
 With oneDNN off (TensorFlow's default on AVX2-only CPUs, or
 TF_ENABLE_ONEDNN_OPTS=0 anywhere) the stock input gradient is the slow one:
@@ -67,9 +67,10 @@ NORM_AB_PAIRS = flags.DEFINE_integer(
 ONLY_NORM_AB = flags.DEFINE_bool("only_norm_ab", False, "Measure only the normalisation A/B (and the CPU).")
 INPUT_GRADIENT_AB_PAIRS = flags.DEFINE_integer(
     "input_gradient_ab_pairs", 5, "Interleaved (stock, chosen) pairs of cifar iterations: TensorFlow's "
-    "Conv2DBackpropInput everywhere against the formulations bgan_tf.kernel_choice picks (0: skip).")
+    "Conv2DBackpropInput and Conv2DBackpropFilter everywhere against the formulations bgan_tf.kernel_choice "
+    "picks for both (0: skip).")
 ONLY_INPUT_GRADIENT_AB = flags.DEFINE_bool("only_input_gradient_ab", False,
-                                           "Measure only the input-gradient A/B, with conv peaks beside it.")
+                                           "Measure only the conv-gradient A/B, with conv peaks beside it.")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
 
@@ -201,40 +202,46 @@ def normalization_ab(pairs):
   }
 
 
-def _iteration_with_input_gradient(config, formulation):
-  """`random_input_iteration` whose conv layers were built with BGAN_TF_CONV_INPUT_GRADIENT=formulation."""
-  previous = os.environ.get(kernel_choice.ENV_FORMULATION)
-  os.environ[kernel_choice.ENV_FORMULATION] = formulation
+def _iteration_with_formulations(config, formulation):
+  """`random_input_iteration` whose conv layers were built with both BGAN_TF_CONV_*_GRADIENT=formulation."""
+  variables = (kernel_choice.ENV_FORMULATION, kernel_choice.ENV_FILTER_FORMULATION)
+  previous = {name: os.environ.get(name) for name in variables}
+  os.environ.update({name: formulation for name in variables})
   try:
     gan, iteration = random_input_iteration(config)
   finally:
-    if previous is None:
-      os.environ.pop(kernel_choice.ENV_FORMULATION)
-    else:
-      os.environ[kernel_choice.ENV_FORMULATION] = previous
+    for name, value in previous.items():
+      if value is None:
+        os.environ.pop(name)
+      else:
+        os.environ[name] = value
   return gan, iteration
 
 
 def chosen_formulations(gan):
-  """{conv layer: formulation} of one generator and one discriminator of `gan`."""
+  """{conv layer: "input gradient / filter gradient" formulations} of one generator and one discriminator."""
   chosen = {}
   for model in (gan.generators[0], gan.discriminators[0]):
     convs = [layer for layer in model.body.layers if hasattr(layer, "input_gradient_formulation")]
     for index, layer in enumerate(convs, 1):
-      chosen[f"{model.name}/{type(layer).__name__} {index}"] = layer.input_gradient_formulation
+      chosen[f"{model.name}/{type(layer).__name__} {index}"] = (
+          f"{layer.input_gradient_formulation} / {layer.filter_gradient_formulation}")
   return chosen
 
 
 def input_gradient_ab(pairs):
-  """Paper cifar iteration with the stock input gradient and with the chosen formulations, alternately.
+  """Paper cifar iteration with the stock conv gradients and with the chosen formulations, alternately.
+
+  Stock is TensorFlow's own input and filter gradient kernels everywhere;
+  chosen is what `bgan_tf.kernel_choice` picks for each, per layer shape.
 
   Each pair is (conv peak, stock iteration, conv peak, chosen iteration), so
   both sides also get a ratio to a peak measured seconds before them. The
   median per-pair time ratio chosen / stock is reported (below 1: faster).
   """
   config = gan_config("cifar")
-  _, stock = _iteration_with_input_gradient(config, "stock")
-  gan, chosen = _iteration_with_input_gradient(config, "measure")
+  _, stock = _iteration_with_formulations(config, "stock")
+  gan, chosen = _iteration_with_formulations(config, "measure")
   work = flops.iteration_flops(config)["total"] / 1e9
   times = {"stock_s": [], "chosen_s": []}
   peaks = {"stock_s": [], "chosen_s": []}
@@ -295,7 +302,7 @@ def main(argv):
   del argv
   only = [
       (key, label, measure, pairs)
-      for flag, key, label, measure, pairs in ((ONLY_INPUT_GRADIENT_AB, "input_gradient_ab", "input-gradient A/B",
+      for flag, key, label, measure, pairs in ((ONLY_INPUT_GRADIENT_AB, "input_gradient_ab", "conv-gradient A/B",
                                                 input_gradient_ab, INPUT_GRADIENT_AB_PAIRS),
                                                (ONLY_NORM_AB, "normalization_ab", "normalisation A/B",
                                                 normalization_ab, NORM_AB_PAIRS))
@@ -332,7 +339,7 @@ def main(argv):
     print("normalisation A/B:", json.dumps(results["normalization_ab"]), flush=True)
   if INPUT_GRADIENT_AB_PAIRS.value:
     results["input_gradient_ab"] = input_gradient_ab(INPUT_GRADIENT_AB_PAIRS.value)
-    print("input-gradient A/B:", json.dumps(results["input_gradient_ab"]), flush=True)
+    print("conv-gradient A/B:", json.dumps(results["input_gradient_ab"]), flush=True)
   if MIXED.value:
     result = time_config(gan_config("cifar", precision="mixed_bfloat16"), ITERS.value, WARMUP.value,
                          with_pipeline=False)

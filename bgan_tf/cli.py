@@ -326,7 +326,8 @@ def run(main: Callable[[], None], doc: Optional[str] = None, flag_names: Sequenc
     if len(argv) > 1:  # before TensorFlow loads
       _fail(program, f"unexpected arguments: {' '.join(argv[1:])}", code=2)
     try:
-      kernel_override.forced_formulation()  # a bad BGAN_TF_CONV_INPUT_GRADIENT, before any work
+      for gradient in kernel_override.GRADIENTS:  # a bad BGAN_TF_CONV_*_GRADIENT, before any work
+        kernel_override.forced_formulation(gradient)
       main()
     except UserError as error:
       _fail(program, str(error), code=2)

@@ -1,4 +1,4 @@
-"""Three ways to compute a 2-D convolution's input gradient (= a transposed convolution).
+"""Ways to compute a 2-D convolution's input gradient (= a transposed convolution) and filter gradient.
 
 For y = conv2d(x, w) with stride s, kernel [kh, kw, c_in, c_out] and TF's
 "same" or "valid" padding (p_h, p_w zeros before the input), every formulation
@@ -32,8 +32,24 @@ differs by CPU and TensorFlow build by up to 30x (docs/BENCHMARKS.md §3):
   product does exactly the convolution's multiply-adds, in the CPU's
   fastest kernel, which wins on small maps with many channels.
 
-`bgan_tf.conv_layers` picks one per layer shape by measurement
-(`bgan_tf.kernel_choice`).
+The filter gradient,
+
+  dw[k_h, k_w, c, d] = sum_{b, o_h, o_w} x_pad[b, s*o_h + k_h, s*o_w + k_w, c] * dy[b, o_h, o_w, d]
+
+(x_pad: x with the p_h, p_w zeros before it), has two formulations:
+
+* `"stock"`: `Conv2DBackpropFilter`. With oneDNN on an AVX2 EPYC it ran the
+  discriminator's 4x4x384 -> 2x2x512 layer at 46-47% of the conv peak, the
+  generator's 4x4x256 -> 2x2x512 at 35-39% (docs/BENCHMARKS.md §3).
+* `"matmul"`: im2col, then one matrix product. `extract_patches` gives the
+  k_h x k_w x c_in patch of x_pad under every output position, one row per
+  position; patches^T [k_h*k_w*c_in, b*m_h*m_w] x dy [b*m_h*m_w, c_out] is dw.
+  The product does exactly the multiply-adds of the sum, as one large GEMM,
+  which ran those two layers at 80-100% of the peak; on maps of 8x8 and more
+  the patches cost more than the product saves.
+
+`bgan_tf.conv_layers` picks a formulation of each gradient per layer shape by
+measurement (`bgan_tf.kernel_choice`).
 
 #### References
 
@@ -48,9 +64,11 @@ from typing import Sequence, Tuple
 import tensorflow as tf
 
 # Defined beside the environment's override, which the programs read before TensorFlow loads.
-from bgan_tf.kernel_override import FORMULATIONS
+from bgan_tf.kernel_override import FILTER_FORMULATIONS, FORMULATIONS
 
-__all__ = ["FORMULATIONS", "conv2d_input_gradient", "output_size_and_padding"]
+__all__ = [
+    "FILTER_FORMULATIONS", "FORMULATIONS", "conv2d_filter_gradient", "conv2d_input_gradient", "output_size_and_padding"
+]
 
 # The discriminator step's input gradients run on ~1400 examples at once
 # (real, labeled and every generator's fakes). There, with oneDNN off, the
@@ -109,6 +127,55 @@ def conv2d_input_gradient(dy: tf.Tensor, kernel: tf.Tensor, input_hw: Sequence[i
   if formulation == "matmul":
     return _matmul_col2im(dy, kernel, (in_h, in_w), stride, padding)
   raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+
+
+def conv2d_filter_gradient(x: tf.Tensor, dy: tf.Tensor, kernel_hw: Sequence[int], stride: int, padding: str,
+                           formulation: str = "stock", chunk: int = CHUNK) -> tf.Tensor:
+  """The gradient of conv2d(x, kernel) with respect to the kernel, given dy.
+
+  Args:
+    x: [batch, in_h, in_w, c_in], the convolution's input.
+    dy: [batch, out_h, out_w, c_out], the gradient of its output.
+    kernel_hw: (k_h, k_w) (static Python ints).
+    stride: the same stride on both axes.
+    padding: "same" or "valid".
+    formulation: one of `FILTER_FORMULATIONS`.
+    chunk: "matmul" runs on pieces of at most this many examples, one after
+      another, and adds their products (0: the whole batch at once); see
+      `CHUNK`.
+
+  Returns:
+    dw, [k_h, k_w, c_in, c_out], in dy's dtype.
+  """
+  k_h, k_w = (int(v) for v in kernel_hw)
+  c_in, c_out = x.shape[-1], dy.shape[-1]
+  if formulation == "stock":
+    return tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=[k_h, k_w, c_in, c_out], out_backprop=dy,
+                                           strides=[1, stride, stride, 1], padding=padding.upper())
+  if formulation != "matmul":
+    raise ValueError(f"formulation must be one of {FILTER_FORMULATIONS}, got {formulation!r}")
+
+  def product(x, dy):
+    patches = tf.image.extract_patches(x, [1, k_h, k_w, 1], [1, stride, stride, 1], [1, 1, 1, 1], padding.upper())
+    return tf.matmul(tf.reshape(patches, [-1, k_h * k_w * c_in]), tf.reshape(dy, [-1, c_out]), transpose_a=True)
+
+  # Eagerly, map_fn would be a Python loop; a batch known to fit one piece needs no loop.
+  static_batch = x.shape[0]
+  if chunk and not tf.executing_eagerly() and (static_batch is None or static_batch > chunk):
+    batch = tf.shape(x)[0]
+    pieces = (batch + chunk - 1) // chunk
+    size = (batch + pieces - 1) // pieces
+
+    def stacked(t):  # zero examples pad the last piece; they add nothing to the sum
+      padded = tf.pad(t, [[0, pieces * size - batch]] + [[0, 0]] * (len(t.shape) - 1))
+      return tf.reshape(padded, tf.concat([[pieces, size], tf.shape(t)[1:]], 0))
+
+    dw = tf.reduce_sum(
+        tf.map_fn(lambda pair: product(*pair), (stacked(x), stacked(dy)), parallel_iterations=2,
+                  fn_output_signature=tf.TensorSpec([k_h * k_w * c_in, c_out], dy.dtype)), 0)
+  else:
+    dw = product(x, dy)
+  return tf.reshape(dw, [k_h, k_w, c_in, c_out])
 
 
 def _in_pieces(dy, chunk, fn, out_shape):

@@ -1,4 +1,4 @@
-"""Which convolution input-gradient formulation is fastest here: measured once per shape, cached on disk.
+"""Which formulation of a convolution's gradients is fastest here: measured once per shape, cached on disk.
 
 The speed of TensorFlow's `Conv2DBackpropInput` depends on the CPU and the
 build far more than the forward conv does. With oneDNN (TensorFlow's default
@@ -24,9 +24,16 @@ layer shape, and `choose` times the formulations of
   or `~/.cache/bgan_tf`; if it cannot be written, the choice is kept for this
   process only.
 
-`BGAN_TF_CONV_INPUT_GRADIENT=stock|subpixel|matmul` forces one formulation
-everywhere (and skips the measurement); `measure`, the default, chooses. On
-a machine with a GPU nothing is measured: cuDNN's kernels are used.
+The filter gradient (`Conv2DBackpropFilter`) is chosen the same way, apart:
+with oneDNN on the AVX2 EPYC it ran the paper's 4x4 maps at 35-47% of the conv
+peak, where their im2col and one matrix product ran about twice as fast
+(docs/BENCHMARKS.md §3, "The filter gradient as im2col and one matrix product").
+Its entries in the cache file carry the filter formulations in their key.
+
+`BGAN_TF_CONV_INPUT_GRADIENT=stock|subpixel|phases|matmul` and
+`BGAN_TF_CONV_FILTER_GRADIENT=stock|matmul` force one formulation everywhere
+(and skip the measurement); `measure`, the default, chooses. On a machine
+with a GPU nothing is measured: cuDNN's kernels are used.
 """
 
 import functools
@@ -41,12 +48,13 @@ import tensorflow as tf
 from absl import logging
 
 from bgan_tf import conv_gradients
-from bgan_tf.kernel_override import ENV_FORMULATION, forced_formulation  # the override, part of this API
+from bgan_tf.kernel_override import (  # the overrides, part of this API
+    ENV_FILTER_FORMULATION, ENV_FORMULATION, GRADIENTS, forced_formulation)
 from bgan_tf import run_files
 
 __all__ = [
-    "ConvShape", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose", "forced_formulation", "machine_key",
-    "measure", "onednn_enabled", "onednn_isa_cap"
+    "ConvShape", "ENV_FILTER_FORMULATION", "ENV_FORMULATION", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose",
+    "forced_formulation", "machine_key", "measure", "onednn_enabled", "onednn_isa_cap"
 ]
 
 ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
@@ -135,9 +143,22 @@ def cache_path() -> str:
   return os.path.join(base, "kernel_choice.json")
 
 
-def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS,
-            stop_below: float = None) -> Dict[str, float]:
-  """Best wall seconds of each formulation's input gradient on `shape` (random inputs, eager context).
+def _entry_key(shape: ConvShape, gradient: str) -> str:
+  """The cache entry of `shape`'s `gradient` under this machine's key."""
+  if gradient == "input":
+    return shape.key()  # as before the filter gradient was chosen too: old caches stay valid
+  return f"filter gradient ({'/'.join(conv_gradients.FILTER_FORMULATIONS)}) {shape.key()}"
+
+
+def _formulations(gradient: str) -> Tuple[str, ...]:
+  if gradient not in GRADIENTS:
+    raise ValueError(f"gradient must be one of {tuple(GRADIENTS)}, got {gradient!r}")
+  return GRADIENTS[gradient][1]
+
+
+def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS, stop_below: float = None,
+            gradient: str = "input") -> Dict[str, float]:
+  """Best wall seconds of each formulation of `shape`'s `gradient` (random inputs, eager context).
 
   Args:
     shape: the convolution.
@@ -148,11 +169,14 @@ def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS
     stop_below: "stock" is timed first, and if it takes under this many
       seconds the others are not traced or timed (`_pick` keeps stock there
       anyway). None means `MIN_STOCK_SECONDS`; 0 times every formulation.
+    gradient: "input" (`conv_gradients.conv2d_input_gradient`) or "filter"
+      (`conv_gradients.conv2d_filter_gradient`).
 
   Returns:
     Seconds by formulation name: all of them, or only "stock" when it was
     fast enough to stop.
   """
+  formulations = _formulations(gradient)
   if stop_below is None:
     stop_below = MIN_STOCK_SECONDS
   out_hw = [
@@ -161,37 +185,45 @@ def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS
   ]
   with tf.init_scope():
     dy = tf.cast(tf.random.stateless_normal([batch, *out_hw, shape.out_channels], seed=[1, 2]), shape.dtype)
-    kernel = tf.cast(
-        tf.random.stateless_normal([*shape.kernel_hw, shape.in_channels, shape.out_channels], seed=[3, 4]),
-        shape.dtype)
+    if gradient == "input":
+      other = tf.cast(
+          tf.random.stateless_normal([*shape.kernel_hw, shape.in_channels, shape.out_channels], seed=[3, 4]),
+          shape.dtype)
+    else:
+      other = tf.cast(tf.random.stateless_normal([batch, *shape.input_hw, shape.in_channels], seed=[3, 4]),
+                      shape.dtype)
     fns = {}
+
+    def result(dy, other, formulation):
+      if gradient == "input":
+        return conv_gradients.conv2d_input_gradient(dy, other, shape.input_hw, shape.stride, shape.padding,
+                                                    formulation)
+      return conv_gradients.conv2d_filter_gradient(other, dy, shape.kernel_hw, shape.stride, shape.padding,
+                                                   formulation)
 
     def traced(formulation):
       # Fetch one element: the whole result is computed, and no copy is timed. Traced once,
       # by `get_concrete_function`: every formulation and shape is a graph of its own, and
       # calling one `tf.function` per graph made TensorFlow warn of "excessive retracing".
-      return tf.function(
-          lambda dy, kernel: tf.reshape(
-              conv_gradients.conv2d_input_gradient(dy, kernel, shape.input_hw, shape.stride, shape.padding,
-                                                   formulation), [-1])[0],
-          jit_compile=False).get_concrete_function(dy, kernel)
+      return tf.function(lambda dy, other: tf.reshape(result(dy, other, formulation), [-1])[0],
+                         jit_compile=False).get_concrete_function(dy, other)
 
     def seconds_of_one_run(formulation):
       start = _clock()
-      fns[formulation](dy, kernel).numpy()
+      fns[formulation](dy, other).numpy()
       return _clock() - start
 
     fns["stock"] = traced("stock")
-    fns["stock"](dy, kernel).numpy()
+    fns["stock"](dy, other).numpy()
     seconds = {"stock": min(seconds_of_one_run("stock") for _ in range(repeats))}
     # The digits layers stop here: tracing and timing the three others took
     # most of the README command's first-run measurement (about 17 s on AVX2).
     if seconds["stock"] < stop_below:
       return seconds
-    for formulation in conv_gradients.FORMULATIONS:
+    for formulation in formulations:
       if formulation != "stock":
         fns[formulation] = traced(formulation)
-        fns[formulation](dy, kernel).numpy()  # traced and warmed up before any is timed
+        fns[formulation](dy, other).numpy()  # traced and warmed up before any is timed
     # Round-robin, stock included again: a host that slows down for a while slows every
     # formulation alike. Timed one after another, a slow spell during stock's runs once
     # chose subpixel for 16x16x96 -> 192 on the AVX2 machine (88 ms against 123), which
@@ -219,14 +251,15 @@ def _read_cache(path):
     return {}  # missing or damaged: measure again and rewrite it
 
 
-def choose(shape: ConvShape) -> str:
-  """The input-gradient formulation for `shape` on this machine (see the module docstring)."""
-  forced = forced_formulation()
+def choose(shape: ConvShape, gradient: str = "input") -> str:
+  """The formulation of `shape`'s `gradient` ("input" or "filter") on this machine (see the module docstring)."""
+  formulations = _formulations(gradient)
+  forced = forced_formulation(gradient)
   if forced is not None:
     return forced
   if tf.config.list_logical_devices("GPU"):
     return "stock"
-  machine, key = machine_key(), shape.key()
+  machine, key = machine_key(), _entry_key(shape, gradient)
   memory_key = f"{machine} | {key}"
   with _lock:
     if memory_key in _memory:
@@ -235,13 +268,13 @@ def choose(shape: ConvShape) -> str:
     record = _read_cache(path)
     entries = record.get(machine)
     entry = entries.get(key) if isinstance(entries, dict) else None
-    if isinstance(entry, dict) and entry.get("choice") in conv_gradients.FORMULATIONS:
+    if isinstance(entry, dict) and entry.get("choice") in formulations:
       _memory[memory_key] = entry["choice"]
       return entry["choice"]
-    seconds = measure(shape)
+    seconds = measure(shape, gradient=gradient)
     choice = _pick(seconds)
     _memory[memory_key] = choice
-    logging.info("conv input gradient for %s: %s (measured ms: %s)", key, choice,
+    logging.info("conv %s gradient for %s: %s (measured ms: %s)", gradient, shape.key(), choice,
                  ", ".join(f"{name} {1e3 * s:.2f}" for name, s in seconds.items()))
     record = _read_cache(path)  # another process may have added shapes meanwhile
     if not isinstance(record.get(machine), dict):
@@ -253,3 +286,4 @@ def choose(shape: ConvShape) -> str:
     except OSError as error:
       logging.warning("cannot cache the kernel choice in %s (%s); it holds for this process only", path, error)
     return choice
+

@@ -1,4 +1,4 @@
-"""The conv input-gradient formulations, the layers that use them, and the measured choice."""
+"""The conv gradient formulations, the layers that use them, and the measured choice."""
 
 import json
 import logging
@@ -48,6 +48,35 @@ def test_each_formulation_equals_tensorflows_input_gradient(geometry, formulatio
   np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+def test_the_matmul_filter_gradient_equals_tensorflows(geometry):
+  batch, in_h, in_w, c_in, c_out, k, stride, padding = geometry
+  x = tf.random.stateless_normal([batch, in_h, in_w, c_in], seed=[1, 1])
+  kernel = tf.random.stateless_normal([k, k, c_in, c_out], seed=[1, 2])
+  with tf.GradientTape() as tape:
+    tape.watch(kernel)
+    y = tf.nn.conv2d(x, kernel, stride, padding.upper())
+  dy = tf.random.stateless_normal(y.shape, seed=[1, 3])
+  expected = tape.gradient(y, kernel, output_gradients=dy)
+  got = conv_gradients.conv2d_filter_gradient(x, dy, (k, k), stride, padding, "matmul")
+  assert got.shape == expected.shape
+  np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_a_filter_gradient_summed_over_pieces_equals_the_whole():
+  # 7 examples in pieces of at most 3: three pieces of 3, the last padded with 2 zero examples.
+  x = tf.random.stateless_normal([7, 4, 4, 5], seed=[6, 1])
+  dy = tf.random.stateless_normal([7, 2, 2, 4], seed=[6, 2])
+  whole = conv_gradients.conv2d_filter_gradient(x, dy, (3, 3), 2, "same", "matmul", chunk=0)
+  in_pieces = tf.function(lambda x, dy: conv_gradients.conv2d_filter_gradient(x, dy, (3, 3), 2, "same", "matmul",
+                                                                              chunk=3))
+  pieces = in_pieces(x, dy)
+  ops = {op.type for op in in_pieces.get_concrete_function(x, dy).graph.get_operations()}
+  assert ops & {"While", "StatelessWhile"}  # really run piece by piece
+  assert pieces.shape == whole.shape == (3, 3, 5, 4)
+  np.testing.assert_allclose(pieces.numpy(), whole.numpy(), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("formulation", FORMULATIONS)
 def test_a_batch_run_in_pieces_equals_the_whole(formulation):
   # 7 examples in pieces of at most 3: three pieces of 3, the last padded with 2.
@@ -66,10 +95,14 @@ def test_a_batch_run_in_pieces_equals_the_whole(formulation):
 def test_an_unknown_formulation_is_refused():
   with pytest.raises(ValueError, match="formulation must be one of"):
     conv_gradients.conv2d_input_gradient(tf.zeros([1, 2, 2, 1]), tf.zeros([3, 3, 1, 1]), (4, 4), 2, "same", "fft")
+  with pytest.raises(ValueError, match="formulation must be one of"):  # subpixel is an input-gradient formulation
+    conv_gradients.conv2d_filter_gradient(tf.zeros([1, 4, 4, 1]), tf.zeros([1, 2, 2, 1]), (3, 3), 2, "same",
+                                          "subpixel")
 
 
-def _forced(monkeypatch, formulation):
+def _forced(monkeypatch, formulation, filter_formulation="stock"):
   monkeypatch.setenv(kernel_choice.ENV_FORMULATION, formulation)
+  monkeypatch.setenv(kernel_choice.ENV_FILTER_FORMULATION, filter_formulation)
 
 
 def _values_and_gradients(layer, x):
@@ -80,12 +113,13 @@ def _values_and_gradients(layer, x):
   return [y] + tape.gradient(loss, [x] + layer.trainable_variables)
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("formulation,filter_formulation", [(f, "stock") for f in FORMULATIONS] +
+                         [("stock", "matmul"), ("matmul", "matmul")])
 @pytest.mark.parametrize("transposed", [False, True], ids=["conv", "transposed"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
-def test_the_layers_equal_the_stock_keras_layers_in_values_and_gradients(monkeypatch, formulation, transposed,
-                                                                         padding):
-  _forced(monkeypatch, formulation)
+def test_the_layers_equal_the_stock_keras_layers_in_values_and_gradients(monkeypatch, formulation, filter_formulation,
+                                                                         transposed, padding):
+  _forced(monkeypatch, formulation, filter_formulation)
   stock_class, our_class = ((keras.layers.Conv2DTranspose, conv_layers.Conv2DTranspose) if transposed else
                             (keras.layers.Conv2D, conv_layers.Conv2D))
   x = tf.random.stateless_normal([3, 5, 6, 4] if transposed else [3, 9, 10, 4], seed=[1, 1])
@@ -93,7 +127,7 @@ def test_the_layers_equal_the_stock_keras_layers_in_values_and_gradients(monkeyp
   ours = our_class(6, 3, strides=2, padding=padding)
   stock.build(x.shape)
   ours.build(x.shape)
-  assert ours.input_gradient_formulation == formulation
+  assert (ours.input_gradient_formulation, ours.filter_gradient_formulation) == (formulation, filter_formulation)
   for target, source in zip(ours.weights, stock.weights):
     target.assign(source)
   for got, expected in zip(_values_and_gradients(ours, x), _values_and_gradients(stock, x)):
@@ -115,10 +149,16 @@ def test_the_stock_formulation_runs_the_keras_code(monkeypatch):
   gradient(x)
   ops = {op.type for op in gradient.get_concrete_function(x).graph.get_operations()}
   assert "Conv2DBackpropInput" in ops and "IdentityN" not in ops  # no custom gradient
+  _forced(monkeypatch, "stock", "matmul")  # a filter formulation alone takes the custom gradient
+  layer = conv_layers.Conv2D(4, 3, strides=2, padding="same")
+  gradient = tf.function(gradient.python_function)
+  gradient(x)
+  assert "IdentityN" in {op.type for op in gradient.get_concrete_function(x).graph.get_operations()}
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
-def test_a_gan_trains_the_same_with_every_formulation(monkeypatch, formulation):
+@pytest.mark.parametrize("formulation,filter_formulation", [(f, "stock") for f in FORMULATIONS] +
+                         [("stock", "matmul")])
+def test_a_gan_trains_the_same_with_every_formulation(monkeypatch, formulation, filter_formulation):
   config = ModelConfig(example_shape=(16, 16, 3), num_classes=10, df_dim=8, gf_dim=8, num_layers=3,
                        disc_norm="batch")
 
@@ -135,14 +175,16 @@ def test_a_gan_trains_the_same_with_every_formulation(monkeypatch, formulation):
         layer for layer in generator.body.layers + discriminator.body.layers
         if isinstance(layer, (conv_layers.Conv2D, conv_layers.Conv2DTranspose))
     ]
-    return [x, logits] + tape.gradient(loss, variables), {layer.input_gradient_formulation for layer in layers}
+    return [x, logits] + tape.gradient(loss, variables), {
+        (layer.input_gradient_formulation, layer.filter_gradient_formulation) for layer in layers
+    }
 
   _forced(monkeypatch, "stock")
   expected, chosen = values_and_gradients()
-  assert chosen == {"stock"}
-  _forced(monkeypatch, formulation)
+  assert chosen == {("stock", "stock")}
+  _forced(monkeypatch, formulation, filter_formulation)
   got, chosen = values_and_gradients()
-  assert chosen == {formulation}
+  assert chosen == {(formulation, filter_formulation)}
   # Biases followed by batch norm get gradients of 0 up to rounding (~1e-5 here).
   for a, b in zip(got, expected):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=5e-5)
@@ -164,12 +206,13 @@ def test_a_checkpoint_of_stock_keras_layers_restores_into_ours(monkeypatch, tmp_
   np.testing.assert_allclose(discriminator(generator(z)).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
-def test_the_layers_run_under_bfloat16(monkeypatch, formulation):
+@pytest.mark.parametrize("formulation,filter_formulation", [(f, "stock") for f in FORMULATIONS] +
+                         [("stock", "matmul")])
+def test_the_layers_run_under_bfloat16(monkeypatch, formulation, filter_formulation):
   x = tf.cast(tf.random.stateless_normal([2, 8, 8, 3], seed=[3, 3]), tf.bfloat16)
   results = {}
-  for name in ("stock", formulation):
-    _forced(monkeypatch, name)
+  for name, filter_name in (("stock", "stock"), (formulation, filter_formulation)):
+    _forced(monkeypatch, name, filter_name)
     layer = conv_layers.Conv2D(4, 3, strides=2, padding="same", dtype="mixed_bfloat16")
     layer.build(x.shape)
     layer.kernel.assign(tf.reshape(tf.range(3 * 3 * 3 * 4, dtype=tf.float32) / 100.0, [3, 3, 3, 4]))
@@ -178,8 +221,10 @@ def test_the_layers_run_under_bfloat16(monkeypatch, formulation):
       y = layer(x)
       loss = tf.reduce_sum(tf.cast(y, tf.float32)**2)
     assert y.dtype == tf.bfloat16
-    results[name] = tf.cast(tape.gradient(loss, x), tf.float32).numpy()
-  np.testing.assert_allclose(results[formulation], results["stock"], rtol=0.05, atol=0.05)
+    results[name, filter_name] = [tf.cast(g, tf.float32).numpy() for g in tape.gradient(loss, [x, layer.kernel])]
+  for got, expected in zip(results[formulation, filter_formulation], results["stock", "stock"]):
+    # bfloat16 keeps 8 bits: the kernel gradient's sums of ~30 reach the layer rounded to ~0.1.
+    np.testing.assert_allclose(got, expected, rtol=0.05, atol=0.05 * max(1.0, np.abs(expected).max() / 10))
 
 
 # ------------------------------------------------------------------ the choice
@@ -188,13 +233,19 @@ _SHAPE = kernel_choice.ConvShape((4, 4), 3, 5, (3, 3), 2, "same", "float32")
 
 
 def test_the_environment_forces_a_formulation_and_a_bad_value_is_refused(monkeypatch):
-  monkeypatch.setattr(kernel_choice, "measure", lambda shape: pytest.fail("measured although forced"))
+  monkeypatch.setattr(kernel_choice, "measure", lambda shape, **_: pytest.fail("measured although forced"))
   for name in conv_gradients.FORMULATIONS:
     _forced(monkeypatch, name)
     assert kernel_choice.choose(_SHAPE) == name
+  for name in conv_gradients.FILTER_FORMULATIONS:
+    _forced(monkeypatch, "stock", name)
+    assert kernel_choice.choose(_SHAPE, "filter") == name
   _forced(monkeypatch, "fastest")
   with pytest.raises(ValueError, match="BGAN_TF_CONV_INPUT_GRADIENT='fastest'"):
     kernel_choice.choose(_SHAPE)
+  _forced(monkeypatch, "stock", "subpixel")  # an input-gradient formulation only
+  with pytest.raises(ValueError, match="BGAN_TF_CONV_FILTER_GRADIENT='subpixel'"):
+    kernel_choice.choose(_SHAPE, "filter")
 
 
 def test_stock_is_kept_unless_another_formulation_wins_by_the_margin_on_a_layer_that_matters():
@@ -222,6 +273,32 @@ def test_a_fast_stock_kernel_stops_the_measurement_before_the_other_formulations
   assert sorted(traced) == sorted(seconds) == sorted(conv_gradients.FORMULATIONS)
 
 
+def test_the_filter_gradient_is_measured_and_cached_apart_from_the_input_gradient(monkeypatch, tmp_path):
+  seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=1, stop_below=0, gradient="filter")
+  assert set(seconds) == set(conv_gradients.FILTER_FORMULATIONS) and all(s > 0 for s in seconds.values())
+  monkeypatch.setenv(kernel_choice.ENV_CACHE_DIR, str(tmp_path))
+  _forced(monkeypatch, "measure", "measure")
+  monkeypatch.setattr(kernel_choice, "_memory", {})
+  timings = {"input": {"stock": 3.0, "subpixel": 1.0, "phases": 2.0, "matmul": 2.0},
+             "filter": {"stock": 3.0, "matmul": 1.0}}
+  calls = []
+  monkeypatch.setattr(kernel_choice, "measure",
+                      lambda shape, gradient="input": calls.append(gradient) or timings[gradient])
+  assert kernel_choice.choose(_SHAPE, "filter") == "matmul"
+  assert kernel_choice.choose(_SHAPE, "input") == "subpixel"
+  assert calls == ["filter", "input"]
+  with open(kernel_choice.cache_path()) as f:
+    entries = json.load(f)[kernel_choice.machine_key()]
+  assert entries[_SHAPE.key()]["choice"] == "subpixel"  # the input gradient's entry keeps its old key
+  (filter_key,) = [key for key in entries if key != _SHAPE.key()]
+  assert entries[filter_key]["choice"] == "matmul" and "stock/matmul" in filter_key
+  monkeypatch.setattr(kernel_choice, "_memory", {})  # a new process: both from the file
+  assert (kernel_choice.choose(_SHAPE, "filter"), kernel_choice.choose(_SHAPE)) == ("matmul", "subpixel")
+  assert len(calls) == 2
+  with pytest.raises(ValueError, match="gradient must be one of"):
+    kernel_choice.choose(_SHAPE, "bias")
+
+
 def test_the_choice_is_measured_once_cached_on_disk_and_reread(monkeypatch, tmp_path):
   monkeypatch.setenv(kernel_choice.ENV_CACHE_DIR, str(tmp_path))
   monkeypatch.setenv(kernel_choice.ENV_FORMULATION, "measure")
@@ -230,7 +307,7 @@ def test_the_choice_is_measured_once_cached_on_disk_and_reread(monkeypatch, tmp_
   assert set(seconds) == set(conv_gradients.FORMULATIONS) and all(s > 0 for s in seconds.values())
   calls = []
   monkeypatch.setattr(kernel_choice, "measure",
-                      lambda shape: calls.append(shape) or {"stock": 3.0, "subpixel": 1.0, "matmul": 2.0})
+                      lambda shape, **_: calls.append(shape) or {"stock": 3.0, "subpixel": 1.0, "matmul": 2.0})
   assert kernel_choice.choose(_SHAPE) == "subpixel"
   assert kernel_choice.choose(_SHAPE) == "subpixel" and len(calls) == 1  # this process: from memory
   with open(kernel_choice.cache_path()) as f:
@@ -242,7 +319,7 @@ def test_the_choice_is_measured_once_cached_on_disk_and_reread(monkeypatch, tmp_
 
 def test_a_damaged_or_unwritable_cache_falls_back_to_measuring(monkeypatch, tmp_path):
   monkeypatch.setenv(kernel_choice.ENV_FORMULATION, "measure")
-  monkeypatch.setattr(kernel_choice, "measure", lambda shape: {"stock": 1.0, "subpixel": 2.0, "matmul": 0.1})
+  monkeypatch.setattr(kernel_choice, "measure", lambda shape, **_: {"stock": 1.0, "subpixel": 2.0, "matmul": 0.1})
   damaged = tmp_path / "damaged"
   damaged.mkdir()
   (damaged / "kernel_choice.json").write_text('{"truncated": ')

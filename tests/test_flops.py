@@ -13,11 +13,12 @@ import flops  # bench/flops.py (tests/conftest.py puts bench/ on sys.path)
 
 
 @pytest.fixture(autouse=True)
-def _stock_input_gradients(monkeypatch):
+def _stock_gradients(monkeypatch):
   # The counts are the convolutions' own work, which TensorFlow's stock kernels
-  # do; the other input-gradient formulations (bgan_tf.conv_gradients) do
-  # some more (padded taps) and are credited with none of it.
+  # do; the other formulations (bgan_tf.conv_gradients) do some more (padded
+  # taps, patches) and are credited with none of it.
   monkeypatch.setenv(kernel_choice.ENV_FORMULATION, "stock")
+  monkeypatch.setenv(kernel_choice.ENV_FILTER_FORMULATION, "stock")
 
 
 def _graph_flops(graph):

@@ -307,15 +307,16 @@ def test_positional_arguments_fail_with_one_line_and_exit_code_2(script):
   assert lines == [f"{script}: error: unexpected arguments: stray words"]
 
 
-def test_a_bad_kernel_choice_variable_fails_with_one_line_and_exit_code_2(monkeypatch, tmp_path):
-  monkeypatch.setenv("BGAN_TF_CONV_INPUT_GRADIENT", "fastest")
+@pytest.mark.parametrize("variable,choices", [
+    ("BGAN_TF_CONV_INPUT_GRADIENT", "stock, subpixel, phases, matmul, measure"),
+    ("BGAN_TF_CONV_FILTER_GRADIENT", "stock, matmul, measure"),
+])
+def test_a_bad_kernel_choice_variable_fails_with_one_line_and_exit_code_2(monkeypatch, tmp_path, variable, choices):
+  monkeypatch.setenv(variable, "fastest")
   result = run_subprocess("run_bgan_semi", ["--dataset=digits", f"--out_dir={tmp_path}"], timeout=60)
   assert result.returncode == 2, result.stderr
   errors = [line for line in result.stderr.strip().splitlines() if "error:" in line]
-  assert errors == [
-      "run_bgan_semi: error: BGAN_TF_CONV_INPUT_GRADIENT='fastest': must be one of "
-      "stock, subpixel, phases, matmul, measure"
-  ]
+  assert errors == [f"run_bgan_semi: error: {variable}='fastest': must be one of {choices}"]
   assert "Traceback" not in result.stderr
   assert not list(tmp_path.iterdir())  # found before any work
 
