@@ -6,7 +6,7 @@ gradient, which is also the transposed convolution's forward pass, and its
 filter gradient. TensorFlow runs them as `Conv2DBackpropInput` and
 `Conv2DBackpropFilter`, whose speed collapses on some CPUs and builds (the
 first at 3 GFLOP/s on an AVX2 EPYC, where the forward conv runs at 150-300;
-the second at 36-46% of the conv peak there on 4x4 maps, with oneDNN;
+the second at 35-47% of the conv peak there on 4x4 maps, with oneDNN;
 docs/BENCHMARKS.md §3). At build time each layer asks
 `bgan_tf.kernel_choice.choose` which formulation of `bgan_tf.conv_gradients`
 is fastest for its shape on this machine, for each of the two; where both are

@@ -32,17 +32,24 @@ GEOMETRIES = [
 ]
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
-@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
-def test_each_formulation_equals_tensorflows_input_gradient(geometry, formulation):
+def _tensorflows_gradients(geometry):
+  """x, kernel and dy of a conv of `geometry`, and TensorFlow's own dx and dkernel for them."""
   batch, in_h, in_w, c_in, c_out, k, stride, padding = geometry
   x = tf.random.stateless_normal([batch, in_h, in_w, c_in], seed=[0, 1])
   kernel = tf.random.stateless_normal([k, k, c_in, c_out], seed=[0, 2])
   with tf.GradientTape() as tape:
-    tape.watch(x)
+    tape.watch([x, kernel])
     y = tf.nn.conv2d(x, kernel, stride, padding.upper())
   dy = tf.random.stateless_normal(y.shape, seed=[0, 3])
-  expected = tape.gradient(y, x, output_gradients=dy)
+  dx, dkernel = tape.gradient(y, [x, kernel], output_gradients=dy)
+  return x, kernel, dy, dx, dkernel
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+def test_each_formulation_equals_tensorflows_input_gradient(geometry, formulation):
+  _, in_h, in_w, _, _, _, stride, padding = geometry
+  _, kernel, dy, expected, _ = _tensorflows_gradients(geometry)
   got = conv_gradients.conv2d_input_gradient(dy, kernel, (in_h, in_w), stride, padding, formulation)
   assert got.shape == expected.shape
   np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
@@ -50,14 +57,8 @@ def test_each_formulation_equals_tensorflows_input_gradient(geometry, formulatio
 
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
 def test_the_matmul_filter_gradient_equals_tensorflows(geometry):
-  batch, in_h, in_w, c_in, c_out, k, stride, padding = geometry
-  x = tf.random.stateless_normal([batch, in_h, in_w, c_in], seed=[1, 1])
-  kernel = tf.random.stateless_normal([k, k, c_in, c_out], seed=[1, 2])
-  with tf.GradientTape() as tape:
-    tape.watch(kernel)
-    y = tf.nn.conv2d(x, kernel, stride, padding.upper())
-  dy = tf.random.stateless_normal(y.shape, seed=[1, 3])
-  expected = tape.gradient(y, kernel, output_gradients=dy)
+  k, stride, padding = geometry[5:]
+  x, _, dy, _, expected = _tensorflows_gradients(geometry)
   got = conv_gradients.conv2d_filter_gradient(x, dy, (k, k), stride, padding, "matmul")
   assert got.shape == expected.shape
   np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
