@@ -162,32 +162,36 @@ def conv2d_filter_gradient(x: tf.Tensor, dy: tf.Tensor, kernel_hw: Sequence[int]
   # Eagerly, map_fn would be a Python loop; a batch known to fit one piece needs no loop.
   static_batch = x.shape[0]
   if chunk and not tf.executing_eagerly() and (static_batch is None or static_batch > chunk):
-    batch = tf.shape(x)[0]
-    pieces = (batch + chunk - 1) // chunk
-    size = (batch + pieces - 1) // pieces
-
-    def stacked(t):  # zero examples pad the last piece; they add nothing to the sum
-      padded = tf.pad(t, [[0, pieces * size - batch]] + [[0, 0]] * (len(t.shape) - 1))
-      return tf.reshape(padded, tf.concat([[pieces, size], tf.shape(t)[1:]], 0))
-
+    # The zero examples that pad the last piece add nothing to the sum.
+    stacked_x, stacked_dy = _stacked_pieces([x, dy], chunk)
     dw = tf.reduce_sum(
-        tf.map_fn(lambda pair: product(*pair), (stacked(x), stacked(dy)), parallel_iterations=2,
+        tf.map_fn(lambda pair: product(*pair), (stacked_x, stacked_dy), parallel_iterations=2,
                   fn_output_signature=tf.TensorSpec([k_h * k_w * c_in, c_out], dy.dtype)), 0)
   else:
     dw = product(x, dy)
   return tf.reshape(dw, [k_h, k_w, c_in, c_out])
 
 
-def _in_pieces(dy, chunk, fn, out_shape):
-  """fn over dy split into ceil(batch / chunk) near-equal pieces, run one after another."""
-  batch = tf.shape(dy)[0]
+def _stacked_pieces(tensors, chunk):
+  """Tensors of one batch split into ceil(batch / chunk) near-equal pieces: each [pieces, size, ...].
+
+  The last piece is padded with zero examples.
+  """
+  batch = tf.shape(tensors[0])[0]
   pieces = (batch + chunk - 1) // chunk
   size = (batch + pieces - 1) // pieces
-  padded = tf.pad(dy, [[0, pieces * size - batch]] + [[0, 0]] * (len(dy.shape) - 1))
-  stacked = tf.reshape(padded, tf.concat([[pieces, size], tf.shape(dy)[1:]], 0))
+  return [
+      tf.reshape(tf.pad(t, [[0, pieces * size - batch]] + [[0, 0]] * (len(t.shape) - 1)),
+                 tf.concat([[pieces, size], tf.shape(t)[1:]], 0)) for t in tensors
+  ]
+
+
+def _in_pieces(dy, chunk, fn, out_shape):
+  """fn over dy split into ceil(batch / chunk) near-equal pieces, run one after another."""
+  (stacked,) = _stacked_pieces([dy], chunk)
   out = tf.map_fn(fn, stacked, parallel_iterations=2, fn_output_signature=tf.TensorSpec([None, *out_shape],
                                                                                         dy.dtype))
-  return tf.reshape(out, tf.concat([[pieces * size], tf.shape(out)[2:]], 0))[:batch]
+  return tf.reshape(out, tf.concat([[-1], tf.shape(out)[2:]], 0))[:tf.shape(dy)[0]]
 
 
 def _phase_geometry(input_hw, kernel, stride, padding):
