@@ -60,8 +60,9 @@ on the command line (or in a flagfile) always wins. Two recipes:
   next. At 0.2 both seeds stayed finite, at a validation error of 7.1%
   (NLL 0.241) against the ML DCGAN's 9.0% (0.301); 0.1 did no better on
   the seed it ran (docs/BENCHMARKS.md §0, "The cycles' peak on real 28x28
-  digits"). The digits benchmark keeps 0.5, what its tables ran with. The cycle length was measured on the digits only,
-  where 100 iterations are about 3 epochs.
+  digits"). The digits benchmark keeps 0.5, what its tables ran with. The
+  cycle length was measured on the digits only, where 100 iterations are
+  about 3 epochs.
   For `bgan_synth` both recipes are the 2017 synthetic setup (see
   `_synth_values`).
 
