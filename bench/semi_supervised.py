@@ -149,8 +149,7 @@ OUT_DIR = flags.DEFINE_string(
 
 _SETTING_NAMES = ("dataset", "num_layers", "gf_dim", "df_dim", "z_dim", "batch_size", "train_iter", "burn_in",
                   "lr", "lr_decay", "adam_lr", "snapshot_every", "max_snapshots", "cycle_length", "cycle_peak",
-                  "num_gen",
-                  "num_mcmc", "ensemble_size", "recipe")
+                  "num_gen", "num_mcmc", "ensemble_size", "recipe")
 
 
 def resolve_settings():
