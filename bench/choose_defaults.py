@@ -35,7 +35,8 @@ from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 # bench/semi_runs.py
-from semi_runs import NonFinitePredictiveError, evaluate_run, load_record, mean_std, run_one  # noqa: E402
+from semi_runs import (  # noqa: E402
+    NonFinitePredictiveError, choose_kernel_library, evaluate_run, load_record, mean_std, run_one)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -292,10 +293,7 @@ def main(argv):
   unknown = [c for c in CANDIDATE_LIST.value if c not in CANDIDATES]
   if unknown:
     raise app.UsageError(f"unknown candidates {unknown}; choose from {', '.join(CANDIDATES)}")
-  # The kernel library run_bgan_semi's --onednn=auto picks for this data set: TensorFlow reads the
-  # choice once, when it loads, and it loads in this process before the first run.
-  from bgan_tf import cli as _cli
-  _cli.configure_onednn("auto", DATASET.value)
+  choose_kernel_library(DATASET.value)  # before TensorFlow loads
   import keras
   from bgan_tf import data as data_lib
   from bgan_tf.errors import NonFiniteLossError
@@ -304,10 +302,10 @@ def main(argv):
   record["meta"]["command"] = " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
   data_flags = [f"--dataset={DATASET.value}"] + ([f"--data_path={DATA_PATH.value}"] if DATA_PATH.value else [])
   record["meta"]["settings"] = data_flags + SETTINGS + list(EXTRA.value)
+  dataset = data_lib.load_dataset(DATASET.value, data_path=DATA_PATH.value)
   for seed in (int(s) for s in SEEDS.value):
     # The same held-out examples run_bgan_semi --validation_size holds out for this seed.
-    validation = data_lib.hold_out_validation(data_lib.load_dataset(DATASET.value, data_path=DATA_PATH.value),
-                                              VALIDATION_SIZE.value, seed)
+    validation = data_lib.hold_out_validation(dataset, VALIDATION_SIZE.value, seed)
     for name in CANDIDATE_LIST.value:
       done = any((r["candidate"], r["N"], r["seed"]) == (name, N_LABELED.value, seed) for r in record["runs"])
       if done and not RERUN.value:

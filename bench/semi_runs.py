@@ -14,8 +14,8 @@ import time
 from absl import flags
 
 __all__ = [
-    "NonFinitePredictiveError", "SHARED_SETTINGS", "baseline_rows", "evaluate_run", "load_record", "mean_std",
-    "paired_differences", "paired_tables", "predictive_scores", "run_one"
+    "NonFinitePredictiveError", "SHARED_SETTINGS", "baseline_rows", "choose_kernel_library", "evaluate_run",
+    "load_record", "mean_std", "paired_differences", "paired_tables", "predictive_scores", "run_one"
 ]
 
 
@@ -31,6 +31,16 @@ def mean_std(values, digits=1):
   """"mean ± sample std" of `values` (std 0 for a single value)."""
   std = statistics.stdev(values) if len(values) > 1 else 0.0
   return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
+
+
+def choose_kernel_library(dataset):
+  """Chooses TensorFlow's kernel library as run_bgan_semi's --onednn=auto would for `dataset`.
+
+  Call it before TensorFlow loads: it reads the choice once, when it loads,
+  and in these benches it loads in-process before the first `run_one`.
+  """
+  from bgan_tf import cli
+  cli.configure_onednn("auto", dataset)
 
 
 def run_one(args):

@@ -50,7 +50,8 @@ from absl import app, flags, logging
 
 from machine import machine_info  # noqa: E402  (bench/machine.py)
 # bench/semi_runs.py
-from semi_runs import baseline_rows, evaluate_run, load_record, mean_std, paired_tables, run_one  # noqa: E402
+from semi_runs import (  # noqa: E402
+    baseline_rows, choose_kernel_library, evaluate_run, load_record, mean_std, paired_tables, run_one)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -355,10 +356,7 @@ def main(argv):
   unknown = [m for m in METHOD_LIST.value if m not in METHODS]
   if unknown:
     raise app.UsageError(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
-  # The kernel library run_bgan_semi's --onednn=auto picks for this data set: TensorFlow reads the
-  # choice once, when it loads, and it loads in this process before the first run.
-  from bgan_tf import cli as _cli
-  _cli.configure_onednn("auto", settings["dataset"])
+  choose_kernel_library(settings["dataset"])  # before TensorFlow loads
   import keras
   from bgan_tf import data as data_lib
   dataset = data_lib.load_dataset(settings["dataset"], data_path=settings["data_path"],

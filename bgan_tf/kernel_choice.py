@@ -286,4 +286,3 @@ def choose(shape: ConvShape, gradient: str = "input") -> str:
     except OSError as error:
       logging.warning("cannot cache the kernel choice in %s (%s); it holds for this process only", path, error)
     return choice
-
