@@ -10,10 +10,12 @@ GFLOP/s, and their ratio to this machine's peak measured in the same run (a
 conv2d). It also times each step kind (where the time goes), the host
 overhead of the real input pipeline and loop bookkeeping, scaling with the
 number of generator samples, mixed_bfloat16 against float32, peak RSS and RSS
-growth over a long run, and two interleaved A/Bs of the paper CIFAR
-iteration: before and after the 2017 normalisation, and TensorFlow's stock
+growth over a long run, and interleaved A/Bs of the paper CIFAR
+iteration: before and after the 2017 normalisation, TensorFlow's stock
 conv gradient kernels (input and filter) against the formulations
-`bgan_tf.kernel_choice` picks on this machine. The JSON names the CPU, its flags and whether oneDNN was on.
+`bgan_tf.kernel_choice` picks on this machine, and (with --pairing_ab_pairs)
+the 2017 code's every-pair scoring against the paper's chain pairing. The
+JSON names the CPU, its flags and whether oneDNN was on.
 
 With oneDNN off (TensorFlow's default on AVX2-only CPUs, or
 TF_ENABLE_ONEDNN_OPTS=0 anywhere) the stock input gradient is the slow one:
@@ -22,8 +24,10 @@ TF_ENABLE_ONEDNN_OPTS=0 anywhere) the stock input gradient is the slow one:
 
   python bench/speed.py --out=bench/results/speed.json          # everything, ~10 min on 2 cores
   python bench/speed.py --configs=small --scaling= --nomixed --growth_iters=0   # a quick look
+  python bench/speed.py --configs=cifar --only_pairing_ab --pairing_ab_pairs=3 --out=...
 """
 
+import dataclasses
 import json
 import os
 import resource
@@ -71,6 +75,11 @@ INPUT_GRADIENT_AB_PAIRS = flags.DEFINE_integer(
     "picks for both (0: skip).")
 ONLY_INPUT_GRADIENT_AB = flags.DEFINE_bool("only_input_gradient_ab", False,
                                            "Measure only the conv-gradient A/B, with conv peaks beside it.")
+PAIRING_AB_PAIRS = flags.DEFINE_integer(
+    "pairing_ab_pairs", 0, "Interleaved (every pair, chain pairing) pairs of cifar iterations: the 2017 code's "
+    "pairing against the paper's Algorithm 1 (0: skip).")
+ONLY_PAIRING_AB = flags.DEFINE_bool("only_pairing_ab", False,
+                                    "Measure only the pairing A/B, with conv peaks beside it.")
 OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
 
@@ -243,25 +252,61 @@ def input_gradient_ab(pairs):
   _, stock = _iteration_with_formulations(config, "stock")
   gan, chosen = _iteration_with_formulations(config, "measure")
   work = flops.iteration_flops(config)["total"] / 1e9
-  times = {"stock_s": [], "chosen_s": []}
-  peaks = {"stock_s": [], "chosen_s": []}
-  for _ in range(pairs):
-    for key, fn in (("stock_s", stock), ("chosen_s", chosen)):
-      (t,), (p,) = peak.timed_after_peaks(fn, 1)
-      times[key].append(t)
-      peaks[key].append(p)
+  times, peaks = _alternate_after_peaks((("stock_s", stock), ("chosen_s", chosen)), pairs)
   ratios = [a / b for a, b in zip(times["chosen_s"], times["stock_s"])]
-
-  def peak_ratio(key):
-    return statistics.median(work / t / p for t, p in zip(times[key], peaks[key]))
-
   return {
       "pairs": pairs, "formulations": chosen_formulations(gan), **times, "conv_peaks_gflops": peaks,
       "median_stock_s": statistics.median(times["stock_s"]), "median_chosen_s": statistics.median(times["chosen_s"]
                                                                                                  ),
       "median_ratio_chosen_over_stock": statistics.median(ratios), "min_ratio": min(ratios),
-      "max_ratio": max(ratios), "stock_ratio_to_peak": peak_ratio("stock_s"),
-      "chosen_ratio_to_peak": peak_ratio("chosen_s")
+      "max_ratio": max(ratios), "stock_ratio_to_peak": _median_peak_ratio(work, times["stock_s"], peaks["stock_s"]),
+      "chosen_ratio_to_peak": _median_peak_ratio(work, times["chosen_s"], peaks["chosen_s"])
+  }
+
+
+def _alternate_after_peaks(named_iterations, pairs):
+  """Times each of `named_iterations` `pairs` times in turn, each right after a conv peak.
+
+  Returns:
+    ({name: [seconds]}, {name: [GFLOP/s of the peak taken just before]}).
+  """
+  times = {name: [] for name, _ in named_iterations}
+  peaks = {name: [] for name, _ in named_iterations}
+  for _ in range(pairs):
+    for name, fn in named_iterations:
+      (t,), (p,) = peak.timed_after_peaks(fn, 1)
+      times[name].append(t)
+      peaks[name].append(p)
+  return times, peaks
+
+
+def _median_peak_ratio(gflop, times, peaks):
+  """Median over iterations of (gflop / seconds) / the conv peak measured just before."""
+  return statistics.median(gflop / t / p for t, p in zip(times, peaks))
+
+
+def pairing_ab(pairs):
+  """Paper cifar iteration with every generator paired with every discriminator, and by chain, alternately.
+
+  "all" is the 2017 code's pairing and the recipes' default; "chain" the
+  paper's Algorithm 1 (theta_g^{j,m} scored by chain m's discriminators
+  only), which gives each discriminator J fake batches instead of J x M.
+  Each is timed right after a conv peak. Reported: both medians, the median
+  per-pair ratio chain / all, each side's FLOPs and ratio to the peak.
+  """
+  config = gan_config("cifar")
+  chain_config = dataclasses.replace(config, pairing="chain")
+  _, every_pair = random_input_iteration(config)
+  _, by_chain = random_input_iteration(chain_config)
+  times, peaks = _alternate_after_peaks((("all_s", every_pair), ("chain_s", by_chain)), pairs)
+  work = {"all_s": flops.iteration_flops(config)["total"] / 1e9,
+          "chain_s": flops.iteration_flops(chain_config)["total"] / 1e9}
+  ratios = [a / b for a, b in zip(times["chain_s"], times["all_s"])]
+  return {
+      "pairs": pairs, **times, "conv_peaks_gflops": peaks, "gflop": work,
+      "median_all_s": statistics.median(times["all_s"]), "median_chain_s": statistics.median(times["chain_s"]),
+      "median_ratio_chain_over_all": statistics.median(ratios), "min_ratio": min(ratios), "max_ratio": max(ratios),
+      **{f"{key[:-2]}_ratio_to_peak": _median_peak_ratio(work[key], times[key], peaks[key]) for key in times}
   }
 
 
@@ -305,7 +350,9 @@ def main(argv):
       for flag, key, label, measure, pairs in ((ONLY_INPUT_GRADIENT_AB, "input_gradient_ab", "conv-gradient A/B",
                                                 input_gradient_ab, INPUT_GRADIENT_AB_PAIRS),
                                                (ONLY_NORM_AB, "normalization_ab", "normalisation A/B",
-                                                normalization_ab, NORM_AB_PAIRS))
+                                                normalization_ab, NORM_AB_PAIRS),
+                                               (ONLY_PAIRING_AB, "pairing_ab", "pairing A/B", pairing_ab,
+                                                PAIRING_AB_PAIRS))
       if flag.value
   ]
   if only:
@@ -340,6 +387,9 @@ def main(argv):
   if INPUT_GRADIENT_AB_PAIRS.value:
     results["input_gradient_ab"] = input_gradient_ab(INPUT_GRADIENT_AB_PAIRS.value)
     print("conv-gradient A/B:", json.dumps(results["input_gradient_ab"]), flush=True)
+  if PAIRING_AB_PAIRS.value:
+    results["pairing_ab"] = pairing_ab(PAIRING_AB_PAIRS.value)
+    print("pairing A/B:", json.dumps(results["pairing_ab"]), flush=True)
   if MIXED.value:
     result = time_config(gan_config("cifar", precision="mixed_bfloat16"), ITERS.value, WARMUP.value,
                          with_pipeline=False)
