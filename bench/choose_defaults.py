@@ -233,6 +233,16 @@ CANDIDATES = {
     "j10_cyc_chain_last2_peak0.2":
         ["--recipe=bgan_tf"] + _BENCH_SIZE +
         ["--snapshot_every=10", "--max_snapshots=12", "--cycle_peak=0.2", "--pairing=chain"],
+    # The README command's 2 x 2 at the recipe's peak of 0.2, with each pairing: the default pairing
+    # is the README command's too.
+    "burn1000_cyc100_peak0.2": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--cycle_length=100", "--cycle_peak=0.2", "--snapshot_every=10",
+        "--max_snapshots=30", "--pairing=all"
+    ],
+    "burn1000_cyc100_peak0.2_chain": [
+        "--recipe=bgan_tf", "--burn_in=1000", "--cycle_length=100", "--cycle_peak=0.2", "--snapshot_every=10",
+        "--max_snapshots=30", "--pairing=chain"
+    ],
 }
 # Candidates piloted before the recipe's sampler was cyclical pin the cycles off, so that each
 # name keeps meaning what it measured.
