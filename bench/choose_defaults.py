@@ -253,6 +253,11 @@ _NAMES = list(CANDIDATES)
 for _name in _NAMES[_NAMES.index("j10_cyc100_peak0.5"):_NAMES.index("j10_cyc_last2_peak0.2")]:
   if not any(flag.startswith("--cycle_peak=") for flag in CANDIDATES[_name]):
     CANDIDATES[_name] = CANDIDATES[_name] + ["--cycle_peak=0.5"]
+# Those piloted while the recipe paired every generator with every discriminator (until
+# 2026-12-05, when the last two candidates above made it pair by chain) pin every pair.
+for _name in _NAMES[:_NAMES.index("burn1000_cyc100_peak0.2_chain") + 1]:
+  if not any(flag.startswith("--pairing=") for flag in CANDIDATES[_name]):
+    CANDIDATES[_name] = CANDIDATES[_name] + ["--pairing=all"]
 
 CANDIDATE_LIST = flags.DEFINE_list("candidates", list(CANDIDATES), "Candidates to run.")
 SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; one run each.")

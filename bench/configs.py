@@ -19,7 +19,10 @@ def gan_config(name, num_gen=None, num_mcmc=None, precision="float32", normaliza
   """The GANConfig of CONFIGS[name].
 
   `normalization=True` gives the recipes' networks and losses (discriminator
-  batch norm, feature matching, the 2017 logsumexp objective); False the
+  batch norm, feature matching, the 2017 logsumexp objective) with the 2017
+  code's every-pair scoring, the work every speed figure was measured on
+  (`run_bgan_semi` pairs by chain since 2026-12-05: speed.py's pairing
+  A/B times both); False the
   package before the 2017 normalisation was restored (no batch norm, no
   feature matching, the mean objective), for the A/B in speed.py.
   """

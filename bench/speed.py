@@ -288,9 +288,10 @@ def _median_peak_ratio(gflop, times, peaks):
 def pairing_ab(pairs):
   """Paper cifar iteration with every generator paired with every discriminator, and by chain, alternately.
 
-  "all" is the 2017 code's pairing and the recipes' default; "chain" the
-  paper's Algorithm 1 (theta_g^{j,m} scored by chain m's discriminators
-  only), which gives each discriminator J fake batches instead of J x M.
+  "all" is the 2017 code's pairing (and the other timings' here); "chain"
+  the paper's Algorithm 1 (theta_g^{j,m} scored by chain m's discriminators
+  only), `run_bgan_semi`'s default since 2026-12-05, which gives each
+  discriminator J fake batches instead of J x M.
   Each is timed right after a conv peak. Reported: both medians, the median
   per-pair ratio chain / all, each side's FLOPs and ratio to the peak.
   """

@@ -77,7 +77,7 @@ _SAMPLER_AND_OBJECTIVE_FLAGS = (
      "DCGAN code).", dict(enum_values=list(REAL_WEIGHTS))),
     ("enum", "pairing",
      "Which generator samples each discriminator sample sees: 'all' (the 2017 code) or 'chain' (the "
-     "paper's Algorithm 1: the same chain m).", dict(enum_values=list(PAIRINGS))),
+     "paper's Algorithm 1: the same chain m; run_bgan_semi's default).", dict(enum_values=list(PAIRINGS))),
 )
 
 
@@ -514,6 +514,8 @@ def apply_recipe(flag_values, program) -> None:
     values["preconditioner"] = "none"
   if _why_no_sampler(fv.optimizer or values["optimizer"], fv.ml, "ml_ensemble" in fv and fv.ml_ensemble):
     values["cycle_length"] = 0  # no sampler step to cycle: the recipe's cycles give way
+  if "ml_ensemble" in fv and fv.ml_ensemble:
+    values["pairing"] = "all"  # each ML GAN of the ensemble scores only its own generator already
   for name, value in values.items():
     if name in fv and fv[name].value is None:
       fv[name].value = value

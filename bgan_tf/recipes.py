@@ -66,6 +66,20 @@ on the command line (or in a flagfile) always wins. Two recipes:
   digits"). The digits benchmark keeps 0.5, what its tables ran with. The
   cycle length was measured on the digits only, where 100 iterations are
   about 3 epochs.
+  `run_bgan_semi` pairs samples as the paper's Algorithm 1 does (`pairing`
+  "chain": chain m's generators against chain m's discriminators only),
+  where the 2017 code scores every generator with every discriminator
+  (`bgan_semi.py:281-288`). On the validation splits the two tie in error:
+  the README's 2 x 2 on the digits 3.9% / NLL 0.174 against 4.0% / 0.180
+  (3 seeds; lower NLL on 2), 10 x 2 on the digits 0.211 against 0.207 (NLL
+  over N = 50 and 100, 3 seeds each), 10 x 2 on real 28x28 digits 7.0% /
+  0.246 / ECE 3.9% against 7.1% / 0.241 / 5.3% (2 seeds; the NLL 0.005
+  higher on both). So by the NLL alone every pair is ahead on real digits
+  by 2%, and chain pairing has the lower ECE there. It scores half the fake
+  batches at M = 2: the paper's CIFAR-10 iteration takes 0.62 of the time
+  (628.6 against 1023.3 GFLOP), a 10 x 2 MNIST run 0.73 (docs/BENCHMARKS.md
+  §0, "The default pairing", and §3, "The paper's pairing"). `run_bgan`
+  (not measured) keeps every pair.
   For `bgan_synth` both recipes are the 2017 synthetic setup (see
   `_synth_values`).
 
@@ -125,7 +139,8 @@ def recipe_values(recipe: str, program: str, lr: float) -> Dict[str, object]:
       "feature_matching": 1.0,
       "objective": "logsumexp",
       "real_weight": "one" if semi else "num_gen",
-      "pairing": "all",
+      # run_bgan_semi: the paper's Algorithm 1 (each chain's generators against its discriminators).
+      "pairing": "chain" if semi else "all",
       "noise": "langevin",
       # run_bgan_semi: Adam's per-weight scales at Adam's step size (friction 1).
       "preconditioner": "adam" if semi else "none",

@@ -90,6 +90,9 @@ def test_recipes_fill_every_option_and_differ_where_2017_differs():
   assert original["preconditioner"] == "none"
   # Its semi-supervised sampler is cyclical; 2017 and the other programs have no cycles.
   assert (semi["cycle_length"], semi["cycle_peak"]) == (100, 0.2)
+  # It pairs samples by chain (the paper's Algorithm 1); 2017 and the unsupervised program pair all.
+  assert semi["pairing"] == "chain"
+  assert original["pairing"] == recipe_values("bgan_tf", "unsupervised", 0.005)["pairing"] == "all"
   assert recipe_values("bgan_tf", "unsupervised", 0.005)["cycle_length"] == 0
   assert original["cycle_length"] == recipe_values("bgan_tf", "synth", 0.01)["cycle_length"] == 0
   synth = recipe_values("2017", "synth", 0.01)
@@ -134,3 +137,14 @@ def test_the_recipes_cycles_give_way_where_no_sampler_runs():
   assert resolved(["--cycle_length=7"]) == 7
   for adam_throughout in (["--optimizer=adam"], ["--ml"], ["--ml_ensemble=3"]):
     assert resolved(adam_throughout) == 0  # no sampler step: a cycle would do nothing
+
+
+def test_the_recipes_chain_pairing_gives_way_to_an_ml_ensemble():
+
+  def resolved(args):
+    return _semi_flags_after_recipe(args).pairing
+
+  assert resolved([]) == "chain"
+  assert resolved(["--recipe=2017"]) == "all"
+  assert resolved(["--pairing=all"]) == "all"
+  assert resolved(["--ml_ensemble=3"]) == "all"  # its GANs are independent: GANConfig refuses "chain"
