@@ -31,6 +31,14 @@ differs by CPU and TensorFlow build by up to 30x (docs/BENCHMARKS.md §3):
   by phase, col2im is ceil(k/s)^2 shifted additions and one interleave. The
   product does exactly the convolution's multiply-adds, in the CPU's
   fastest kernel, which wins on small maps with many channels.
+* `"nchw"`: TensorFlow's `Conv2DBackpropInput` on channels-first tensors
+  (dy transposed in, dx transposed back). oneDNN's AVX2 kernels ran the
+  3-channel layers (the generator's 16x16x64 -> 32x32x3 transposed conv, the
+  discriminator's gradient down to its 32x32x3 input) in half the time of
+  the channels-last stock kernel, and the 4x4 layers in 2.7 times it
+  (docs/BENCHMARKS.md §3, "Channels-first for the 3-channel layers"). Only
+  oneDNN's and the GPUs' kernels take NCHW: Eigen's CPU kernel refuses it,
+  so `bgan_tf.kernel_choice` offers it only where oneDNN runs.
 
 The filter gradient,
 
@@ -100,17 +108,18 @@ def conv2d_input_gradient(dy: tf.Tensor, kernel: tf.Tensor, input_hw: Sequence[i
     stride: the same stride on both axes.
     padding: "same" or "valid".
     formulation: one of `FORMULATIONS`.
-    chunk: the formulations other than "stock" run on pieces of at most this
-      many examples, one after another (0: the whole batch at once); see
-      `CHUNK`.
+    chunk: the formulations other than "stock" and "nchw" run on pieces of
+      at most this many examples, one after another (0: the whole batch at
+      once); see `CHUNK`.
 
   Returns:
     dx, [batch, in_h, in_w, c_in], in dy's dtype.
   """
   padding = padding.lower()
   in_h, in_w = (int(v) for v in input_hw)
-  # Eagerly, map_fn would be a Python loop: pieces only pay inside a tf.function.
-  if formulation != "stock" and chunk and not tf.executing_eagerly():
+  # Eagerly, map_fn would be a Python loop: pieces only pay inside a tf.function. TensorFlow's own
+  # kernels (stock, nchw) take the whole batch.
+  if formulation not in ("stock", "nchw") and chunk and not tf.executing_eagerly():
     return _in_pieces(
         dy, chunk, lambda piece: conv2d_input_gradient(piece, kernel,
                                                        (in_h, in_w), stride, padding, formulation, chunk=0),
@@ -120,6 +129,12 @@ def conv2d_input_gradient(dy: tf.Tensor, kernel: tf.Tensor, input_hw: Sequence[i
     return tf.raw_ops.Conv2DBackpropInput(input_sizes=tf.stack([batch, in_h, in_w, kernel.shape[2]]),
                                           filter=kernel, out_backprop=dy, strides=[1, stride, stride,
                                                                                    1], padding=padding.upper())
+  if formulation == "nchw":
+    batch = tf.shape(dy)[0]
+    dx = tf.raw_ops.Conv2DBackpropInput(input_sizes=tf.stack([batch, kernel.shape[2], in_h, in_w]), filter=kernel,
+                                        out_backprop=tf.transpose(dy, [0, 3, 1, 2]), strides=[1, 1, stride, stride],
+                                        padding=padding.upper(), data_format="NCHW")
+    return tf.transpose(dx, [0, 2, 3, 1])
   if formulation == "subpixel":
     return _subpixel(dy, kernel, (in_h, in_w), stride, padding)
   if formulation == "phases":

@@ -30,7 +30,11 @@ peak, where their im2col and one matrix product ran about twice as fast
 (docs/BENCHMARKS.md §3, "The filter gradient as im2col and one matrix product").
 Its entries in the cache file carry the filter formulations in their key.
 
-`BGAN_TF_CONV_INPUT_GRADIENT=stock|subpixel|phases|matmul` and
+The input gradient's "nchw" formulation is TensorFlow's kernel on
+channels-first tensors, which only oneDNN (and the GPUs) implement: it is a
+candidate only where oneDNN runs (`formulations`).
+
+`BGAN_TF_CONV_INPUT_GRADIENT=stock|subpixel|phases|matmul|nchw` and
 `BGAN_TF_CONV_FILTER_GRADIENT=stock|matmul` force one formulation everywhere
 (and skip the measurement); `measure`, the default, chooses. On a machine
 with a GPU nothing is measured: cuDNN's kernels are used.
@@ -51,10 +55,11 @@ from bgan_tf import conv_gradients
 from bgan_tf.kernel_override import (  # the overrides, part of this API
     ENV_FILTER_FORMULATION, ENV_FORMULATION, GRADIENTS, forced_formulation)
 from bgan_tf import run_files
+from bgan_tf.errors import ConfigError
 
 __all__ = [
     "ConvShape", "ENV_FILTER_FORMULATION", "ENV_FORMULATION", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose",
-    "forced_formulation", "machine_key", "measure", "onednn_enabled", "onednn_isa_cap"
+    "forced_formulation", "formulations", "machine_key", "measure", "onednn_enabled", "onednn_isa_cap"
 ]
 
 ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
@@ -150,10 +155,16 @@ def _entry_key(shape: ConvShape, gradient: str) -> str:
   return f"filter gradient ({'/'.join(conv_gradients.FILTER_FORMULATIONS)}) {shape.key()}"
 
 
-def _formulations(gradient: str) -> Tuple[str, ...]:
+def formulations(gradient: str = "input", dtype: str = "float32") -> Tuple[str, ...]:
+  """The formulations of `gradient` ("input" or "filter") for `dtype` that run in this process.
+
+  "nchw" needs oneDNN, and float32: TensorFlow 2.21's oneDNN registers no
+  channels-first bfloat16 input gradient on CPUs, and Eigen's refuses it.
+  """
   if gradient not in GRADIENTS:
     raise ValueError(f"gradient must be one of {tuple(GRADIENTS)}, got {gradient!r}")
-  return GRADIENTS[gradient][1]
+  names = GRADIENTS[gradient][1]
+  return names if onednn_enabled() and dtype == "float32" else tuple(name for name in names if name != "nchw")
 
 
 def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS, stop_below: float = None,
@@ -176,7 +187,7 @@ def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS
     Seconds by formulation name: all of them, or only "stock" when it was
     fast enough to stop.
   """
-  formulations = _formulations(gradient)
+  candidates = formulations(gradient, shape.dtype)
   if stop_below is None:
     stop_below = MIN_STOCK_SECONDS
   out_hw = [
@@ -220,7 +231,7 @@ def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS
     # most of the README command's first-run measurement (about 17 s on AVX2).
     if seconds["stock"] < stop_below:
       return seconds
-    for formulation in formulations:
+    for formulation in candidates:
       if formulation != "stock":
         fns[formulation] = traced(formulation)
         fns[formulation](dy, other).numpy()  # traced and warmed up before any is timed
@@ -253,11 +264,16 @@ def _read_cache(path):
 
 def choose(shape: ConvShape, gradient: str = "input") -> str:
   """The formulation of `shape`'s `gradient` ("input" or "filter") on this machine (see the module docstring)."""
-  formulations = _formulations(gradient)
+  candidates = formulations(gradient, shape.dtype)
   forced = forced_formulation(gradient)
+  gpu = tf.config.list_logical_devices("GPU")
   if forced is not None:
+    if forced not in candidates and not gpu:
+      raise ConfigError(f"{GRADIENTS[gradient][0]}={forced}: TensorFlow's CPU kernel takes channels-first "
+                        "tensors only in float32 with oneDNN (TF_ENABLE_ONEDNN_OPTS=1, or the programs' "
+                        "--onednn=on)")
     return forced
-  if tf.config.list_logical_devices("GPU"):
+  if gpu:
     return "stock"
   machine, key = machine_key(), _entry_key(shape, gradient)
   memory_key = f"{machine} | {key}"
@@ -268,7 +284,7 @@ def choose(shape: ConvShape, gradient: str = "input") -> str:
     record = _read_cache(path)
     entries = record.get(machine)
     entry = entries.get(key) if isinstance(entries, dict) else None
-    if isinstance(entry, dict) and entry.get("choice") in formulations:
+    if isinstance(entry, dict) and entry.get("choice") in candidates:
       _memory[memory_key] = entry["choice"]
       return entry["choice"]
     seconds = measure(shape, gradient=gradient)

@@ -16,7 +16,7 @@ __all__ = [
 ]
 
 ENV_FORMULATION = "BGAN_TF_CONV_INPUT_GRADIENT"
-FORMULATIONS = ("stock", "subpixel", "phases", "matmul")
+FORMULATIONS = ("stock", "subpixel", "phases", "matmul", "nchw")
 ENV_FILTER_FORMULATION = "BGAN_TF_CONV_FILTER_GRADIENT"
 FILTER_FORMULATIONS = ("stock", "matmul")
 # Which gradient of a convolution: (the variable that forces its formulation, the formulations).

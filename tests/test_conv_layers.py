@@ -14,8 +14,11 @@ from bgan_tf import conv_layers
 from bgan_tf import kernel_choice
 from bgan_tf import models
 from bgan_tf.config import ModelConfig
+from bgan_tf.errors import ConfigError
 
-FORMULATIONS = ("subpixel", "phases", "matmul")
+# "nchw" runs only where oneDNN does; test_channels_first_... checks it under oneDNN on every CPU kind.
+FORMULATIONS = tuple(name for name in kernel_choice.formulations() if name != "stock")
+PIECEWISE_FORMULATIONS = ("subpixel", "phases", "matmul")  # the ones run in pieces (TensorFlow's kernels are not)
 
 # (batch, in_h, in_w, c_in, c_out, kernel, stride, padding): odd and even
 # sizes, kernels smaller and larger than the stride, non-square maps, both paddings.
@@ -78,7 +81,7 @@ def test_a_filter_gradient_summed_over_pieces_equals_the_whole():
   np.testing.assert_allclose(pieces.numpy(), whole.numpy(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("formulation", PIECEWISE_FORMULATIONS)
 def test_a_batch_run_in_pieces_equals_the_whole(formulation):
   # 7 examples in pieces of at most 3: three pieces of 3, the last padded with 2.
   dy = tf.random.stateless_normal([7, 2, 2, 4], seed=[4, 1])
@@ -207,7 +210,8 @@ def test_a_checkpoint_of_stock_keras_layers_restores_into_ours(monkeypatch, tmp_
   np.testing.assert_allclose(discriminator(generator(z)).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("formulation,filter_formulation", [(f, "stock") for f in FORMULATIONS] +
+@pytest.mark.parametrize("formulation,filter_formulation",
+                         [(f, "stock") for f in kernel_choice.formulations(dtype="bfloat16") if f != "stock"] +
                          [("stock", "matmul")])
 def test_the_layers_run_under_bfloat16(monkeypatch, formulation, filter_formulation):
   x = tf.cast(tf.random.stateless_normal([2, 8, 8, 3], seed=[3, 3]), tf.bfloat16)
@@ -235,7 +239,7 @@ _SHAPE = kernel_choice.ConvShape((4, 4), 3, 5, (3, 3), 2, "same", "float32")
 
 def test_the_environment_forces_a_formulation_and_a_bad_value_is_refused(monkeypatch):
   monkeypatch.setattr(kernel_choice, "measure", lambda shape, **_: pytest.fail("measured although forced"))
-  for name in conv_gradients.FORMULATIONS:
+  for name in kernel_choice.formulations():
     _forced(monkeypatch, name)
     assert kernel_choice.choose(_SHAPE) == name
   for name in conv_gradients.FILTER_FORMULATIONS:
@@ -247,6 +251,66 @@ def test_the_environment_forces_a_formulation_and_a_bad_value_is_refused(monkeyp
   _forced(monkeypatch, "stock", "subpixel")  # an input-gradient formulation only
   with pytest.raises(ValueError, match="BGAN_TF_CONV_FILTER_GRADIENT='subpixel'"):
     kernel_choice.choose(_SHAPE, "filter")
+
+
+def test_channels_first_is_a_candidate_only_with_onednn_and_forcing_it_without_is_refused(monkeypatch):
+  monkeypatch.setattr(kernel_choice, "onednn_enabled", lambda: True)
+  assert "nchw" in kernel_choice.formulations() and "nchw" not in kernel_choice.formulations("filter")
+  monkeypatch.setattr(kernel_choice, "onednn_enabled", lambda: False)  # Eigen's kernel takes NHWC only
+  assert kernel_choice.formulations() == ("stock", "subpixel", "phases", "matmul")
+  monkeypatch.setattr(kernel_choice, "measure", lambda shape, **_: pytest.fail("measured although forced"))
+  _forced(monkeypatch, "nchw")
+  with pytest.raises(ConfigError, match="BGAN_TF_CONV_INPUT_GRADIENT=nchw: .* only in float32 with oneDNN"):
+    kernel_choice.choose(_SHAPE)
+  monkeypatch.setattr(kernel_choice, "onednn_enabled", lambda: True)  # oneDNN has no bfloat16 NCHW kernel
+  assert "nchw" not in kernel_choice.formulations(dtype="bfloat16")
+  with pytest.raises(ConfigError, match="only in float32"):
+    kernel_choice.choose(_SHAPE._replace(dtype="bfloat16"))
+
+
+_CHANNELS_FIRST_CHECK = """
+import numpy as np, sys, tensorflow as tf
+sys.path.insert(0, {tests!r})
+import test_conv_layers as t
+from bgan_tf import conv_gradients, conv_layers, kernel_choice
+assert kernel_choice.onednn_enabled() and "nchw" in kernel_choice.formulations()
+worst = 0.0
+for geometry in t.GEOMETRIES:
+  _, in_h, in_w, _, _, _, stride, padding = geometry
+  _, kernel, dy, expected, _ = t._tensorflows_gradients(geometry)
+  for fn in (lambda: conv_gradients.conv2d_input_gradient(dy, kernel, (in_h, in_w), stride, padding, "nchw"),
+             tf.function(lambda: conv_gradients.conv2d_input_gradient(dy, kernel, (in_h, in_w), stride, padding,
+                                                                      "nchw"))):
+    got = fn().numpy()
+    assert got.shape == tuple(expected.shape), geometry
+    worst = max(worst, float(np.max(np.abs(got - expected.numpy()) / (1e-5 + 1e-5 * np.abs(expected.numpy())))))
+# Through a layer: the transposed conv's forward pass and both gradients.
+x = tf.random.stateless_normal([2, 4, 4, 6], seed=[5, 6])
+kernel = tf.random.stateless_normal([5, 5, 3, 6], seed=[5, 7])
+dy = tf.random.stateless_normal([2, 8, 8, 3], seed=[5, 8])
+def run(formulation):
+  with tf.GradientTape() as tape:
+    tape.watch([x, kernel])
+    y = conv_layers.conv2d_transpose(x, kernel, (8, 8), 2, "same", formulation)
+  return [y] + tape.gradient(y, [x, kernel], output_gradients=dy)
+print("geometries", worst)
+for a, b in zip(run("stock"), run("nchw")):
+  worst = max(worst, float(np.max(np.abs(a.numpy() - b.numpy()) / (1e-5 + 1e-5 * np.abs(a.numpy())))))
+print("worst", worst)
+"""
+
+
+def test_channels_first_equals_tensorflows_input_gradient_under_onednn(tmp_path):
+  # A fresh process with oneDNN on, whatever this process runs: the formulation exists only there.
+  import subprocess
+  import sys
+  script = tmp_path / "check.py"
+  script.write_text(_CHANNELS_FIRST_CHECK.format(tests=os.path.dirname(os.path.abspath(__file__))))
+  result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1", TF_CPP_MIN_LOG_LEVEL="3"))
+  assert result.returncode == 0, result.stderr[-2000:]
+  worst = float(result.stdout.split("worst")[-1])  # over the geometries and the layer
+  assert worst <= 1.0, worst  # |got - expected| <= 1e-5 + 1e-5 |expected| everywhere
 
 
 def test_stock_is_kept_unless_another_formulation_wins_by_the_margin_on_a_layer_that_matters():
@@ -271,7 +335,7 @@ def test_a_fast_stock_kernel_stops_the_measurement_before_the_other_formulations
   assert kernel_choice._pick(seconds) == "stock"
   traced.clear()
   seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=1, stop_below=0)  # stock is never that fast
-  assert sorted(traced) == sorted(seconds) == sorted(conv_gradients.FORMULATIONS)
+  assert sorted(traced) == sorted(seconds) == sorted(kernel_choice.formulations())
 
 
 def test_the_filter_gradient_is_measured_and_cached_apart_from_the_input_gradient(monkeypatch, tmp_path):
@@ -305,7 +369,7 @@ def test_the_choice_is_measured_once_cached_on_disk_and_reread(monkeypatch, tmp_
   monkeypatch.setenv(kernel_choice.ENV_FORMULATION, "measure")
   monkeypatch.setattr(kernel_choice, "_memory", {})
   seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=1, stop_below=0)
-  assert set(seconds) == set(conv_gradients.FORMULATIONS) and all(s > 0 for s in seconds.values())
+  assert set(seconds) == set(kernel_choice.formulations()) and all(s > 0 for s in seconds.values())
   calls = []
   monkeypatch.setattr(kernel_choice, "measure",
                       lambda shape, **_: calls.append(shape) or {"stock": 3.0, "subpixel": 1.0, "matmul": 2.0})
@@ -355,7 +419,7 @@ def test_the_measurement_interleaves_the_formulations_so_a_slow_spell_hits_all(m
 
   monkeypatch.setattr(kernel_choice, "_clock", perf_counter)
   seconds = kernel_choice.measure(_SHAPE, batch=2, repeats=repeats, stop_below=0)
-  assert seconds == {formulation: 1.0 for formulation in conv_gradients.FORMULATIONS}
+  assert seconds == {formulation: 1.0 for formulation in kernel_choice.formulations()}
   assert kernel_choice._pick(seconds) == "stock"
 
 
@@ -390,7 +454,7 @@ def test_measuring_many_shapes_gives_no_retracing_warning():
   try:
     for channels in (4, 8, 12):
       shape = kernel_choice.ConvShape((6, 6), channels, 8, (3, 3), 2, "same", "float32")
-      assert set(kernel_choice.measure(shape, batch=2, repeats=1, stop_below=0)) == set(conv_gradients.FORMULATIONS)
+      assert set(kernel_choice.measure(shape, batch=2, repeats=1, stop_below=0)) == set(kernel_choice.formulations())
   finally:
     tf_logger.removeHandler(handler)
   assert not [r for r in records if "retracing" in r.getMessage()]
