@@ -58,8 +58,8 @@ from bgan_tf import run_files
 from bgan_tf.errors import ConfigError
 
 __all__ = [
-    "ConvShape", "ENV_FILTER_FORMULATION", "ENV_FORMULATION", "MARGIN", "MIN_STOCK_SECONDS", "cache_path", "choose",
-    "forced_formulation", "formulations", "machine_key", "measure", "onednn_enabled", "onednn_isa_cap"
+    "ConvShape", "ENV_FILTER_FORMULATION", "ENV_FORMULATION", "MARGIN", "MIN_STOCK_SECONDS", "cache_path",
+    "check_forced_formulations", "choose", "forced_formulation", "formulations", "machine_key", "measure", "onednn_enabled", "onednn_isa_cap"
 ]
 
 ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
@@ -167,6 +167,24 @@ def formulations(gradient: str = "input", dtype: str = "float32") -> Tuple[str, 
   return names if onednn_enabled() and dtype == "float32" else tuple(name for name in names if name != "nchw")
 
 
+def _require_runnable(gradient: str, formulation: str, dtype: str) -> None:
+  if formulation not in formulations(gradient, dtype) and not tf.config.list_logical_devices("GPU"):
+    raise ConfigError(f"{GRADIENTS[gradient][0]}={formulation}: TensorFlow's CPU kernel takes channels-first "
+                      "tensors only in float32 with oneDNN (TF_ENABLE_ONEDNN_OPTS=1, or the programs' --onednn=on)")
+
+
+def check_forced_formulations(dtype: str = "float32") -> None:
+  """Refuses, before any work, a formulation the environment forces that cannot run in this process.
+
+  Raises:
+    ConfigError: e.g. BGAN_TF_CONV_INPUT_GRADIENT=nchw without oneDNN.
+  """
+  for gradient in GRADIENTS:
+    forced = forced_formulation(gradient)
+    if forced is not None:
+      _require_runnable(gradient, forced, dtype)
+
+
 def measure(shape: ConvShape, batch: int = MEASURE_BATCH, repeats: int = REPEATS, stop_below: float = None,
             gradient: str = "input") -> Dict[str, float]:
   """Best wall seconds of each formulation of `shape`'s `gradient` (random inputs, eager context).
@@ -266,14 +284,10 @@ def choose(shape: ConvShape, gradient: str = "input") -> str:
   """The formulation of `shape`'s `gradient` ("input" or "filter") on this machine (see the module docstring)."""
   candidates = formulations(gradient, shape.dtype)
   forced = forced_formulation(gradient)
-  gpu = tf.config.list_logical_devices("GPU")
   if forced is not None:
-    if forced not in candidates and not gpu:
-      raise ConfigError(f"{GRADIENTS[gradient][0]}={forced}: TensorFlow's CPU kernel takes channels-first "
-                        "tensors only in float32 with oneDNN (TF_ENABLE_ONEDNN_OPTS=1, or the programs' "
-                        "--onednn=on)")
+    _require_runnable(gradient, forced, shape.dtype)
     return forced
-  if gpu:
+  if tf.config.list_logical_devices("GPU"):
     return "stock"
   machine, key = machine_key(), _entry_key(shape, gradient)
   memory_key = f"{machine} | {key}"

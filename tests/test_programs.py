@@ -308,7 +308,7 @@ def test_positional_arguments_fail_with_one_line_and_exit_code_2(script):
 
 
 @pytest.mark.parametrize("variable,choices", [
-    ("BGAN_TF_CONV_INPUT_GRADIENT", "stock, subpixel, phases, matmul, measure"),
+    ("BGAN_TF_CONV_INPUT_GRADIENT", "stock, subpixel, phases, matmul, nchw, measure"),
     ("BGAN_TF_CONV_FILTER_GRADIENT", "stock, matmul, measure"),
 ])
 def test_a_bad_kernel_choice_variable_fails_with_one_line_and_exit_code_2(monkeypatch, tmp_path, variable, choices):
@@ -317,6 +317,18 @@ def test_a_bad_kernel_choice_variable_fails_with_one_line_and_exit_code_2(monkey
   assert result.returncode == 2, result.stderr
   errors = [line for line in result.stderr.strip().splitlines() if "error:" in line]
   assert errors == [f"run_bgan_semi: error: {variable}='fastest': must be one of {choices}"]
+  assert "Traceback" not in result.stderr
+  assert not list(tmp_path.iterdir())  # found before any work
+
+
+def test_a_forced_channels_first_gradient_without_onednn_fails_before_any_work(monkeypatch, tmp_path):
+  monkeypatch.setenv("BGAN_TF_CONV_INPUT_GRADIENT", "nchw")
+  result = run_subprocess("run_bgan_semi", ["--dataset=digits", "--onednn=off", f"--out_dir={tmp_path}"], timeout=120)
+  assert result.returncode == 2, result.stderr
+  errors = [line for line in result.stderr.strip().splitlines() if "error:" in line]
+  assert errors == ["run_bgan_semi: error: BGAN_TF_CONV_INPUT_GRADIENT=nchw: TensorFlow's CPU kernel takes "
+                    "channels-first tensors only in float32 with oneDNN (TF_ENABLE_ONEDNN_OPTS=1, or the "
+                    "programs' --onednn=on)"]
   assert "Traceback" not in result.stderr
   assert not list(tmp_path.iterdir())  # found before any work
 
