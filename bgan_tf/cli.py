@@ -611,7 +611,7 @@ def main_train(flag_values, program, flag_names, hooks_fn=None):
   from bgan_tf import kernel_choice  # read back from TensorFlow, which has loaded by now
   logging.info("TensorFlow CPU kernels: %s", "oneDNN" if kernel_choice.onednn_enabled() else "Eigen (oneDNN off)")
   # A forced conv formulation this library or precision cannot run (nchw without oneDNN), before any work.
-  kernel_choice.check_forced_formulations("float32" if fv.precision == "float32" else fv.precision.split("_")[1])
+  kernel_choice.check_forced_formulations(fv.precision.replace("mixed_", ""))  # the convolutions' dtype
   seed_everything(fv.random_seed)
   # Before the run record is written: a cluster TensorFlow rejects leaves no half-made run.
   strategy = make_strategy(fv.strategy)
