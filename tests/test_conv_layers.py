@@ -293,7 +293,6 @@ def run(formulation):
     tape.watch([x, kernel])
     y = conv_layers.conv2d_transpose(x, kernel, (8, 8), 2, "same", formulation)
   return [y] + tape.gradient(y, [x, kernel], output_gradients=dy)
-print("geometries", worst)
 for a, b in zip(run("stock"), run("nchw")):
   worst = max(worst, float(np.max(np.abs(a.numpy() - b.numpy()) / (1e-5 + 1e-5 * np.abs(a.numpy())))))
 print("worst", worst)
