@@ -253,14 +253,9 @@ def input_gradient_ab(pairs):
   gan, chosen = _iteration_with_formulations(config, "measure")
   work = flops.iteration_flops(config)["total"] / 1e9
   times, peaks = _alternate_after_peaks((("stock_s", stock), ("chosen_s", chosen)), pairs)
-  ratios = [a / b for a, b in zip(times["chosen_s"], times["stock_s"])]
   return {
       "pairs": pairs, "formulations": chosen_formulations(gan), **times, "conv_peaks_gflops": peaks,
-      "median_stock_s": statistics.median(times["stock_s"]), "median_chosen_s": statistics.median(times["chosen_s"]
-                                                                                                 ),
-      "median_ratio_chosen_over_stock": statistics.median(ratios), "min_ratio": min(ratios),
-      "max_ratio": max(ratios), "stock_ratio_to_peak": _median_peak_ratio(work, times["stock_s"], peaks["stock_s"]),
-      "chosen_ratio_to_peak": _median_peak_ratio(work, times["chosen_s"], peaks["chosen_s"])
+      **_ab_summary(times, peaks, {"stock_s": work, "chosen_s": work}, "stock", "chosen")
   }
 
 
@@ -280,9 +275,27 @@ def _alternate_after_peaks(named_iterations, pairs):
   return times, peaks
 
 
-def _median_peak_ratio(gflop, times, peaks):
-  """Median over iterations of (gflop / seconds) / the conv peak measured just before."""
-  return statistics.median(gflop / t / p for t, p in zip(times, peaks))
+def _ab_summary(times, peaks, gflop, base, other):
+  """Medians, per-pair ratios `other` / `base` and shares of the peak, of `_alternate_after_peaks`' results.
+
+  Args:
+    times, peaks: `_alternate_after_peaks`' lists, keyed "<name>_s".
+    gflop: the GFLOP of one iteration, keyed the same way.
+    base, other: the two names.
+  """
+  ratios = [a / b for a, b in zip(times[f"{other}_s"], times[f"{base}_s"])]
+  return {
+      f"median_{base}_s": statistics.median(times[f"{base}_s"]),
+      f"median_{other}_s": statistics.median(times[f"{other}_s"]),
+      f"median_ratio_{other}_over_{base}": statistics.median(ratios), "min_ratio": min(ratios),
+      "max_ratio": max(ratios),
+      # Each iteration's GFLOP/s over the conv peak measured just before it, median over iterations.
+      **{
+          f"{name}_ratio_to_peak":
+              statistics.median(gflop[f"{name}_s"] / t / p for t, p in zip(times[f"{name}_s"], peaks[f"{name}_s"]))
+          for name in (base, other)
+      }
+  }
 
 
 def pairing_ab(pairs):
@@ -302,13 +315,9 @@ def pairing_ab(pairs):
   times, peaks = _alternate_after_peaks((("all_s", every_pair), ("chain_s", by_chain)), pairs)
   work = {"all_s": flops.iteration_flops(config)["total"] / 1e9,
           "chain_s": flops.iteration_flops(chain_config)["total"] / 1e9}
-  ratios = [a / b for a, b in zip(times["chain_s"], times["all_s"])]
   return {
       "pairs": pairs, **times, "conv_peaks_gflops": peaks, "gflop": work,
-      "median_all_s": statistics.median(times["all_s"]), "median_chain_s": statistics.median(times["chain_s"]),
-      "median_ratio_chain_over_all": statistics.median(ratios), "min_ratio": min(ratios), "max_ratio": max(ratios),
-      "all_ratio_to_peak": _median_peak_ratio(work["all_s"], times["all_s"], peaks["all_s"]),
-      "chain_ratio_to_peak": _median_peak_ratio(work["chain_s"], times["chain_s"], peaks["chain_s"])
+      **_ab_summary(times, peaks, work, "all", "chain")
   }
 
 
