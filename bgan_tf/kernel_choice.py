@@ -59,7 +59,8 @@ from bgan_tf.errors import ConfigError
 
 __all__ = [
     "ConvShape", "ENV_FILTER_FORMULATION", "ENV_FORMULATION", "MARGIN", "MIN_STOCK_SECONDS", "cache_path",
-    "check_forced_formulations", "choose", "forced_formulation", "formulations", "machine_key", "measure", "onednn_enabled", "onednn_isa_cap"
+    "check_forced_formulations", "choose", "forced_formulation", "formulations", "machine_key", "measure",
+    "onednn_enabled", "onednn_isa_cap"
 ]
 
 ENV_CACHE_DIR = "BGAN_TF_CACHE_DIR"
