@@ -5,15 +5,22 @@ kernels, measured the same way (best of `repeats` back-to-back runs, each
 fetched to the host).
 """
 
+import math
 import statistics
 import time
 
 import tensorflow as tf
 
-__all__ = ["CONV_GFLOP", "MATMUL_GFLOP", "conv_gflops", "matmul_gflops", "timed_after_peaks", "timed_runs"]
+__all__ = [
+    "CONV_GFLOP", "MATMUL_GFLOP", "chained_copies", "conv_gflops", "copies_per_call", "matmul_gflops",
+    "timed_after_peaks", "timed_runs"
+]
 
 CONV_GFLOP = 2.0 * 64 * 8 * 8 * 192 * 9 * 96 / 1e9  # 3x3, stride 2, 'same': 16x16 -> 8x8
 MATMUL_GFLOP = 2.0 * 4096**3 / 1e9
+# The most runs of one kernel in a timed call (`copies_per_call`): a 10-class
+# logits layer at batch 64 would need 2000 to match the reference conv's work.
+MAX_COPIES = 256
 
 _conv_inputs = None
 _matmul_inputs = None
@@ -38,6 +45,37 @@ def timed_runs(fn, args, repeats):
     fn(*args).numpy()
     times.append(time.perf_counter() - start)
   return times
+
+
+def copies_per_call(gflop_per_run):
+  """How many runs of a kernel one timed call should make: enough that the call
+  does at least the reference conv's work (`CONV_GFLOP`), so the call's fixed
+  cost weighs no more on the kernel than on the peak it is compared with; at
+  most `MAX_COPIES`."""
+  return max(1, min(MAX_COPIES, math.ceil(CONV_GFLOP / gflop_per_run)))
+
+
+def chained_copies(compute, args, copies):
+  """`compute(first, second)` run `copies` times back to back in one tf.function.
+
+  Each copy has its own random `first` input (the first is `args[0]`), and
+  waits for the previous copy's output, so grappler cannot merge them and
+  none overlaps another. Each copy's output is fetched by one element: the
+  whole output is computed, and no reduction is added to the kernel's time.
+
+  Returns:
+    (fn, fn_args): `fn(*fn_args)` returns the sum of the copies' first elements.
+  """
+  firsts = [args[0]] + [tf.random.normal(args[0].shape, dtype=args[0].dtype) for _ in range(copies - 1)]
+
+  def run(second, *firsts):
+    fetched = []
+    for first in firsts:
+      with tf.control_dependencies(fetched[-1:]):
+        fetched.append(tf.reshape(compute(first, second), [-1])[0])
+    return tf.add_n(fetched)
+
+  return tf.function(run), (args[1], *firsts)
 
 
 def _rates(gflop, times):

@@ -252,3 +252,22 @@ def test_a_bayesian_only_record_gets_its_paired_differences_from_another_records
   other = dict(settings, train_iter=2)
   with pytest.raises(ValueError, match="train_iter"):
     semi_runs.baseline_rows(ours, [row("ml", 0, 0.1, other)], ("ml",))
+
+
+def test_kernel_copies_run_back_to_back_on_their_own_inputs():
+  import peak
+  import tensorflow as tf
+  assert peak.copies_per_call(2 * peak.CONV_GFLOP) == 1
+  assert peak.copies_per_call(peak.CONV_GFLOP / 10) == 10
+  assert peak.copies_per_call(peak.CONV_GFLOP / 1e6) == peak.MAX_COPIES
+  x, w = tf.random.normal([4, 3], seed=1), tf.random.normal([3, 5], seed=2)
+  fn, args = peak.chained_copies(tf.matmul, (x, w), copies=3)
+  assert args[0] is w and args[1] is x and len(args) == 4
+  firsts = args[1:]
+  assert all(not np.array_equal(firsts[i], firsts[j]) for i in range(3) for j in range(i))
+  # Each copy's product is computed, fetched by its first element, and summed.
+  expected = sum(float(tf.matmul(first, w)[0, 0]) for first in firsts)
+  np.testing.assert_allclose(float(fn(*args)), expected, rtol=1e-6)
+  # One op per copy in the traced graph: none merged away by tracing.
+  graph = fn.get_concrete_function(*args).graph
+  assert sum(op.type == "MatMul" for op in graph.get_operations()) == 3
