@@ -8,6 +8,8 @@ examples the pilot was scored on, the posterior predictive of:
   all         chains plus every snapshot (what the run serves);
   last<k>     chains plus the newest k snapshots;
   first4      the four oldest snapshots alone (the first after burn-in).
+  each        no average: every sample scored alone, its scores then
+              averaged over the samples (how calibrated the members are).
   cycles<k>   with cyclical SGHMC, the chains plus the snapshots of the last
               k cycles: what a ring of `--max_snapshots` that holds k cycles
               serves (the earlier cycles' snapshots left out as a burn-in).
@@ -42,7 +44,7 @@ OUT_DIR = flags.DEFINE_string("out_dir", os.path.join(REPO, "bench", "results", 
                               "Results folder.")
 REPORT = flags.DEFINE_bool("report", False, "Only rewrite subsets.md from subsets.json.")
 
-SUBSETS = ("chains", "all", "last4", "last8", "last12", "first4", "cycles1", "cycles2", "cycles3", "cycles4")
+SUBSETS = ("chains", "all", "last4", "last8", "last12", "first4", "cycles1", "cycles2", "cycles3", "cycles4", "each")
 
 
 def subset_scores(run_dir, validation):
@@ -67,7 +69,7 @@ def subset_scores(run_dir, validation):
   def score(members):
     predictive = np.mean(members, axis=0)
     scores = predictive_scores(predictive, labels, "val")
-    return scores["val_error"], scores["val_nll"], scores["val_ece"], float(np.mean(np.max(predictive, axis=1)))
+    return scores["val_error"], scores["val_nll"], scores["val_ece"], scores["val_confidence"]
 
   scores = {"chains": score(chain_probs), "all": score(probs), "first4": score(snapshot_probs[:4])}
   for k in (4, 8, 12):
@@ -79,7 +81,9 @@ def subset_scores(run_dir, validation):
     last_cycle = schedules.snapshot_cycle(run.iteration, burn_in, length)
     for k in (1, 2, 3, 4):
       scores[f"cycles{k}"] = score(chain_probs + [p for p, c in zip(snapshot_probs, cycles) if c > last_cycle - k])
-  return scores, [score([p])[0] for p in probs]
+  each = [score([p]) for p in probs]
+  scores["each"] = tuple(float(np.mean(column)) for column in zip(*each))
+  return scores, [sample[0] for sample in each]
 
 
 def _row_key(row):

@@ -59,12 +59,19 @@ def run_one(args):
 
 
 def predictive_scores(probs, labels, prefix):
-  """{prefix_error, prefix_nll, prefix_ece} of predictive probabilities (error and ECE as fractions)."""
+  """{prefix_error, prefix_nll, prefix_ece, prefix_confidence} of predictive probabilities.
+
+  Error, ECE and confidence are fractions. The confidence is the mean
+  probability of the predicted class: below 1 - error the predictive is
+  underconfident, above it overconfident (the ECE has no sign).
+  """
   import classifier_metrics as metrics  # bench/classifier_metrics.py
+  import numpy as np
   return {
       f"{prefix}_error": metrics.error_rate(probs, labels),
       f"{prefix}_nll": metrics.negative_log_likelihood(probs, labels),
-      f"{prefix}_ece": metrics.expected_calibration_error(probs, labels)
+      f"{prefix}_ece": metrics.expected_calibration_error(probs, labels),
+      f"{prefix}_confidence": float(np.mean(np.max(probs, axis=1)))
   }
 
 

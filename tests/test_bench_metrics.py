@@ -271,3 +271,30 @@ def test_kernel_copies_run_back_to_back_on_their_own_inputs():
   # One op per copy in the traced graph: none merged away by tracing.
   graph = fn.get_concrete_function(*args).graph
   assert sum(op.type == "MatMul" for op in graph.get_operations()) == 3
+
+
+def test_predictive_scores_give_the_mean_confidence_of_the_predicted_class():
+  import semi_runs
+  probs = np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]])
+  scores = semi_runs.predictive_scores(probs, np.array([0, 0, 0]), "test")
+  assert scores["test_confidence"] == pytest.approx((0.9 + 0.7 + 0.6) / 3)
+  assert scores["test_error"] == pytest.approx(1 / 3)
+
+
+def test_rescoring_checks_the_record_and_signs_the_miscalibration():
+  import rescore_runs
+  row = {"N": 100, "method": "bayes", "seed": 0, "test_error": 0.05, "test_nll": 0.2, "test_ece": 0.03,
+         "supervised_error": 0.1, "supervised_nll": 0.4, "supervised_ece": 0.05}
+  same = {**row, "test_nll": 0.2 + 1e-9}
+  assert rescore_runs.mismatches(row, same, 1e-6) == {}
+  assert rescore_runs.mismatches(row, {**same, "supervised_ece": 0.06}, 1e-6) == {"supervised_ece": (0.05, 0.06)}
+  rows = [
+      {**row, "test_confidence": 0.92, "supervised_confidence": 0.95},  # 95% accurate: 3 points under
+      {**row, "seed": 1, "test_error": 0.03, "test_confidence": 0.96, "supervised_confidence": 0.91},
+      {**row, "method": "ml", "test_error": 0.1, "test_confidence": 0.93, "supervised_confidence": 0.95},
+  ]
+  lines = rescore_runs.direction_table(rows).splitlines()
+  assert lines[2] == "| 100 | supervised only | 2 | 90.0 | 93.0 | +3.0 (+5.0, +1.0) | 5.0 |"
+  assert lines[3] == "| 100 | bayes | 2 | 96.0 | 94.0 | -2.0 (-3.0, -1.0) | 3.0 |"
+  assert lines[4] == "| 100 | ml | 1 | 90.0 | 93.0 | +3.0 (+3.0) | 3.0 |"
+  assert len(lines) == 5

@@ -119,8 +119,10 @@ def test_a_cyclical_run_steps_and_snapshots_on_the_schedule(tmp_path):
   import posterior_subsets  # bench/ (tests/conftest.py puts it on sys.path)
   from bgan_tf import data as data_lib
   validation = data_lib.hold_out_validation(data_lib.load_dataset("digits"), 50, seed=0)
-  scores, _ = posterior_subsets.subset_scores(str(tmp_path / "cyc"), validation)
+  scores, sample_errors = posterior_subsets.subset_scores(str(tmp_path / "cyc"), validation)
   assert scores["cycles1"] == scores["chains"] and scores["cycles2"] == scores["all"]
+  # "each" scores every sample alone and averages the scores, not the probabilities.
+  assert scores["each"][0] == pytest.approx(sum(sample_errors) / len(sample_errors))
   assert scores["chains"] != scores["all"]  # the windows differ, so the equalities above can fail
   with open(tmp_path / "cyc" / "config.json") as f:
     assert json.load(f)["train"]["cycle_length"] == 4
