@@ -8,10 +8,10 @@ kernel shape on its own (best of --repeats, random inputs, each run fetched),
 right after a measurement of the reference conv2d peak, so every kernel gets
 a ratio to a peak taken seconds earlier. A kernel with less work than the
 reference conv runs several times per timed call, back to back in one graph on
-distinct inputs (`peak.copies_per_call`): a tf.function call costs about 0.35 ms on
-the AVX2 EPYC, which the iteration, one graph, does not pay per kernel, and
-which alone held a 0.03 GFLOP matmul to a fifth of the peak. Summing count x time over the kernels
-gives the "kernel ceiling": the iteration's time if it ran nothing but these
+distinct inputs (`peak.copies_per_call`): a tf.function call costs about
+0.35 ms on the AVX2 EPYC, which the iteration, one graph, does not pay per
+kernel, and which alone held a 0.03 GFLOP matmul to a fifth of the peak.
+Summing count x time over the kernels gives the "kernel ceiling": the iteration's time if it ran nothing but these
 kernels back to back at their isolated speed. The real iteration is then timed
 the same way, interleaved with peaks.
 
@@ -153,9 +153,8 @@ def time_kernels(passes, repeats):
     rows.append({
         "op": op, "formulation": formulation, "batch": batch, "geometry": geometry._asdict(),
         "runs_per_iteration": count, "passes": labels, "gflop_per_run": gflop, "copies_per_call": copies,
-        "best_s": best,
-        "gflops": gflop / best, "conv_peak_gflops": conv_peak, "ratio_to_peak": gflop / best / conv_peak,
-        "seconds_per_iteration": count * best
+        "best_s": best, "gflops": gflop / best, "conv_peak_gflops": conv_peak,
+        "ratio_to_peak": gflop / best / conv_peak, "seconds_per_iteration": count * best
     })
     name = f"{op}[{formulation}]" if formulation else op
     slow = gflop / best / conv_peak < HEALTHY_FRACTION

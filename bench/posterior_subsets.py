@@ -44,7 +44,8 @@ OUT_DIR = flags.DEFINE_string("out_dir", os.path.join(REPO, "bench", "results", 
                               "Results folder.")
 REPORT = flags.DEFINE_bool("report", False, "Only rewrite subsets.md from subsets.json.")
 
-SUBSETS = ("chains", "all", "last4", "last8", "last12", "first4", "cycles1", "cycles2", "cycles3", "cycles4", "each")
+SUBSETS = ("chains", "all", "last4", "last8", "last12", "first4", "cycles1", "cycles2", "cycles3", "cycles4",
+           "each")
 
 
 def subset_scores(run_dir, validation):

@@ -39,7 +39,8 @@ def _define_flags():
       "data_path", None, "The data the runs were trained on, as semi_supervised.py's --data_path (digits: none).")
   OUT = flags.DEFINE_string("out", None, "Write the scores and the table as JSON here.")
   TOLERANCE = flags.DEFINE_float(
-      "tolerance", 1e-6, "Largest difference allowed between a score and the record's (error and ECE as fractions).")
+      "tolerance", 1e-6,
+      "Largest difference allowed between a score and the record's (error and ECE as fractions).")
 
 
 EVAL_BATCH_SIZE = 500  # semi_supervised.py's --eval_batch_size default, which scored the records
