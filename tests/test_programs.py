@@ -428,6 +428,7 @@ def bad_path_results(tmp_path_factory):
   os.chmod(tmp / "read_only", 0o755)
 
 
+@pytest.mark.xdist_group("bad_paths")  # one process builds bad_path_results (see test_export.py)
 @pytest.mark.parametrize("case", [
     pytest.param(
         case, marks=pytest.mark.skipif(
