@@ -42,8 +42,8 @@ setuptools.setup(
         # TF Serving's protos: the export's warm-up file and models.config
         # (without them the SavedModel is still written and checked).
         "serving": SERVING,
-        # pytest-xdist: the suite in two processes (the README's test command), 6 to 7 minutes
-        # on 2 cores where one process took 10 (BUILD.md, "Test").
+        # pytest-xdist: the suite in two processes (the README's test command), 5.8 minutes
+        # on 2 cores where one process took 10.3 (BUILD.md, "Test").
         "test": ["pytest>=8,<10", "pytest-xdist>=3.5,<4"] + SERVING,
         "bench": ["matplotlib>=3.8,<4"],
         # The formatter (BUILD.md, "Formatting"); a maintainer tool.
