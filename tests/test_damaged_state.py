@@ -23,8 +23,9 @@ from bgan_tf.errors import RunError
 from bgan_tf.run_dir import read_configs, restore_run, write_run_record
 from test_programs import REPO, TINY, checkpoint_values, run_in_process, run_subprocess, start_subprocess
 
-# Under pytest-xdist (the README's test command: `-n 2 --dist loadgroup`) a group's tests run
-# in one process, so the module's fixtures (the whole run every case damages a copy of) are built once, not once per process.
+# Under pytest-xdist (the README's test command: `-n 2 --dist loadgroup`) a group's tests
+# run in one process, so the module's fixtures (the whole run every case damages a copy of)
+# are built once, not once per process.
 pytestmark = pytest.mark.xdist_group("damaged_state")
 
 ARGS = TINY + ["--N=20", "--n_save=3", "--notensorboard"]

@@ -28,8 +28,9 @@ from bgan_tf.errors import RunError
 from bgan_tf.run_dir import DatasetInfo, restore_run
 from test_programs import PERMISSION_BITS_BIND, REPO, TINY, run_in_process
 
-# Under pytest-xdist (the README's test command: `-n 2 --dist loadgroup`) a group's tests run
-# in one process, so the module's fixtures (a training run, an export, the program's cases) are built once, not once per process.
+# Under pytest-xdist (the README's test command: `-n 2 --dist loadgroup`) a group's tests
+# run in one process, so the module's fixtures (a training run, an export, the program's cases)
+# are built once, not once per process.
 pytestmark = pytest.mark.xdist_group("export")
 
 NUM_SAMPLES = 5  # 2 chains + 3 snapshots
