@@ -274,6 +274,8 @@ sys.path.insert(0, {tests!r})
 import test_conv_layers as t
 from bgan_tf import conv_gradients, conv_layers, kernel_choice
 assert kernel_choice.onednn_enabled() and "nchw" in kernel_choice.formulations()
+def excess(got, expected):  # the largest |got - expected| in units of 1e-5 + 1e-5 |expected|
+  return float(np.max(np.abs(got - expected) / (1e-5 + 1e-5 * np.abs(expected))))
 worst = 0.0
 for geometry in t.GEOMETRIES:
   _, in_h, in_w, _, _, _, stride, padding = geometry
@@ -283,7 +285,7 @@ for geometry in t.GEOMETRIES:
                                                                       "nchw"))):
     got = fn().numpy()
     assert got.shape == tuple(expected.shape), geometry
-    worst = max(worst, float(np.max(np.abs(got - expected.numpy()) / (1e-5 + 1e-5 * np.abs(expected.numpy())))))
+    worst = max(worst, excess(got, expected.numpy()))
 # Through a layer: the transposed conv's forward pass and both gradients.
 x = tf.random.stateless_normal([2, 4, 4, 6], seed=[5, 6])
 kernel = tf.random.stateless_normal([5, 5, 3, 6], seed=[5, 7])
@@ -294,7 +296,7 @@ def run(formulation):
     y = conv_layers.conv2d_transpose(x, kernel, (8, 8), 2, "same", formulation)
   return [y] + tape.gradient(y, [x, kernel], output_gradients=dy)
 for a, b in zip(run("stock"), run("nchw")):
-  worst = max(worst, float(np.max(np.abs(a.numpy() - b.numpy()) / (1e-5 + 1e-5 * np.abs(a.numpy())))))
+  worst = max(worst, excess(b.numpy(), a.numpy()))
 print("worst", worst)
 """
 
