@@ -25,7 +25,10 @@ combine (`GANConfig.objective`: the paper's means or the 2017 code's
 logsumexp) are options; see `GANConfig`.
 
 Each step kind has an SGHMC variant and an Adam variant (the burn-in and the
-`ml` baselines); the caller picks one per iteration with `use_adam`.
+`ml` baselines); the caller picks one per iteration with `use_adam`. With
+`SamplerConfig.momentum_after_burn_in` (the 2017 `--optimizer=sgd`) the ML
+baselines and the supervised-only classifier have a momentum-SGD variant in
+place of the SGHMC one.
 
 Under a `tf.distribute` strategy the steps take the *global* batch: each
 replica works on its slice (of the real, labeled and z batches), its loss is
@@ -45,7 +48,7 @@ import keras
 import tensorflow as tf
 
 from bgan_tf import losses
-from bgan_tf.config import GANConfig
+from bgan_tf.config import MOMENTUM_2017, GANConfig
 from bgan_tf.errors import ConfigError
 from bgan_tf.models import make_discriminator, make_generator
 from bgan_tf.seeds import child_seed
@@ -141,6 +144,16 @@ class BayesianGAN(tf.Module):
           SGHMC(seed=_offset_seed(seed, _D_NOISE_SEED), name="sghmc_d", **sghmc_args))
     if self.classifier is not None:
       self.optimizers["adam_classifier"] = adam()
+    if sampler_cfg.momentum_after_burn_in:
+      # After the burn-in the 2017 --optimizer=sgd gave every model momentum-0.5
+      # SGD; the samples' form of it is the SGHMC above (friction 0.5, 2017 noise).
+      def momentum():
+        return scaled(keras.optimizers.SGD(sampler_cfg.learning_rate, momentum=MOMENTUM_2017))
+
+      if config.maximum_likelihood:
+        self.optimizers["sgd_g"], self.optimizers["sgd_d"] = momentum(), momentum()
+      if self.classifier is not None:
+        self.optimizers["sgd_classifier"] = momentum()
     # Build every optimizer now: a tf.function that creates variables on its
     # first call is traced twice.
     for key, optimizer in self.optimizers.items():
@@ -175,7 +188,8 @@ class BayesianGAN(tf.Module):
                                           input_signature=[phase_spec, z_spec], autograph=False)
     if self.classifier is not None:
       self._step_fns["supervised"] = tf.function(self._supervised_update,
-                                                 input_signature=[example_spec, label_spec], autograph=False)
+                                                 input_signature=[phase_spec, example_spec, label_spec],
+                                                 autograph=False)
       self._step_fns["disc_and_supervised"] = tf.function(
           self._discriminator_and_supervised_update,
           input_signature=[phase_spec, example_spec, z_spec, example_spec, label_spec], autograph=False)
@@ -256,10 +270,14 @@ class BayesianGAN(tf.Module):
     z = self.sample_z() if z is None else z
     return fn(phase, z)
 
-  def supervised_step(self, x_labeled, y_labeled) -> Dict[str, tf.Tensor]:
-    """One Adam step of the supervised-only classifier; returns `supervised_loss`."""
+  def supervised_step(self, x_labeled, y_labeled, use_adam=False) -> Dict[str, tf.Tensor]:
+    """One step of the supervised-only classifier; returns `supervised_loss`.
+
+    An Adam step, unless `SamplerConfig.momentum_after_burn_in` is set and
+    `use_adam` is False (after the burn-in): then a momentum-SGD step.
+    """
     self._require_classifier()
-    return self._step_fns["supervised"](x_labeled, tf.cast(y_labeled, tf.int32))
+    return self._step_fns["supervised"](self._phase_flag(use_adam), x_labeled, tf.cast(y_labeled, tf.int32))
 
   def discriminator_and_supervised_step(self, x_real, x_labeled, y_labeled, z=None,
                                         use_adam=False) -> Dict[str, tf.Tensor]:
@@ -309,10 +327,10 @@ class BayesianGAN(tf.Module):
     """
     values = []
     for key in self.optimizers:
-      if key.startswith("sghmc"):
-        values.append(sghmc_learning_rate)
-      elif key == "adam_classifier" and classifier_learning_rate is not None:
+      if key.endswith("classifier") and classifier_learning_rate is not None:
         values.append(classifier_learning_rate)
+      elif key.startswith(("sghmc", "sgd")) and not key.endswith("classifier"):
+        values.append(sghmc_learning_rate)
       else:
         values.append(adam_learning_rate)
     self._assign_rates_fn(tf.constant([0.0 if v is None else v for v in values], tf.float32),
@@ -354,21 +372,26 @@ class BayesianGAN(tf.Module):
   # ------------------------------------------------------------ step internals
 
   def _phase_flag(self, use_adam):
-    """The bool tensor the steps take: True for an Adam step (always, for the ML baselines)."""
-    return self._adam_phase if self.config.maximum_likelihood or use_adam else self._sghmc_phase
+    """The bool tensor the steps take: True for an Adam step (always, for ML baselines without a momentum phase)."""
+    adam_only = self.config.maximum_likelihood and "sgd_d" not in self.optimizers
+    return self._adam_phase if adam_only or use_adam else self._sghmc_phase
 
   def _phase_optimizers(self, kind):
-    """(Adam, SGHMC or None for the ML baselines) of the "d" or "g" ensemble."""
-    return self.optimizers[f"adam_{kind}"], self.optimizers.get(f"sghmc_{kind}")
+    """(Adam, the optimizer after the burn-in or None) of "d", "g" or "classifier".
+
+    After the burn-in the samples take SGHMC; the ML baselines and the
+    classifier take momentum SGD under `momentum_after_burn_in`, else stay on Adam (None).
+    """
+    return self.optimizers[f"adam_{kind}"], self.optimizers.get(f"sghmc_{kind}", self.optimizers.get(f"sgd_{kind}"))
 
   def _scale_loss(self, kind, use_adam, loss):
     """The loss as the phase's optimizer scales it (mixed_float16 only; else `loss` itself)."""
-    adam, sghmc = self._phase_optimizers(kind)
+    adam, later = self._phase_optimizers(kind)
     adam_scaled = adam.scale_loss(loss)
-    if sghmc is None:
+    if later is None:
       return adam_scaled
-    sghmc_scaled = sghmc.scale_loss(loss)
-    return adam_scaled if sghmc_scaled is adam_scaled else tf.where(use_adam, adam_scaled, sghmc_scaled)
+    later_scaled = later.scale_loss(loss)
+    return adam_scaled if later_scaled is adam_scaled else tf.where(use_adam, adam_scaled, later_scaled)
 
   def _apply_phase(self, kind, use_adam, gradients, variables):
     """Applies each replica's `gradients` with the phase's optimizer, in cross-replica context.
@@ -381,11 +404,11 @@ class BayesianGAN(tf.Module):
       self.strategy.run(lambda grads: optimizer.apply_gradients(zip(grads, variables)), args=(gradients,))
       return tf.constant(True)
 
-    adam, sghmc = self._phase_optimizers(kind)
-    if sghmc is None:
+    adam, later = self._phase_optimizers(kind)
+    if later is None:
       apply(adam)
     else:
-      tf.cond(use_adam, lambda: apply(adam), lambda: apply(sghmc))
+      tf.cond(use_adam, lambda: apply(adam), lambda: apply(later))
 
   def _variables_for(self, optimizer_key):
     if optimizer_key.endswith("_g"):
@@ -562,20 +585,20 @@ class BayesianGAN(tf.Module):
 
   def _discriminator_and_supervised_update(self, use_adam, x_real, z, x_labeled, y_labeled):
     return {**self._discriminator_update(use_adam, x_real, z, x_labeled, y_labeled),
-            **self._supervised_update(x_labeled, y_labeled)}
+            **self._supervised_update(use_adam, x_labeled, y_labeled)}
 
-  def _supervised_update(self, x_labeled, y_labeled):
-    return self._run_on_replicas(lambda: self._supervised_replica_update(x_labeled, y_labeled))
+  def _supervised_update(self, use_adam, x_labeled, y_labeled):
+    metrics = self._run_on_replicas(lambda: self._supervised_replica_gradients(use_adam, x_labeled, y_labeled))
+    self._apply_phase("classifier", use_adam, metrics.pop("gradients"), self.classifier.trainable_variables)
+    return metrics
 
-  def _supervised_replica_update(self, x_labeled, y_labeled):
+  def _supervised_replica_gradients(self, use_adam, x_labeled, y_labeled):
     x_labeled, y_labeled = self._replica_slice(x_labeled), self._replica_slice(y_labeled)
-    optimizer = self.optimizers["adam_classifier"]
+    variables = self.classifier.trainable_variables
     with tf.GradientTape() as tape:
       loss = losses.supervised_loss(self.classifier(x_labeled, training=True), y_labeled)
-      scaled_loss = optimizer.scale_loss(loss / self.num_replicas)
-    variables = self.classifier.trainable_variables
-    optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
-    return {"supervised_loss": loss}
+      scaled_loss = self._scale_loss("classifier", use_adam, loss / self.num_replicas)
+    return {"supervised_loss": loss, "gradients": tape.gradient(scaled_loss, variables)}
 
   def _predict_proba(self, x):
     probs = [tf.nn.softmax(d(x, training=False)) for d in self.discriminators]

@@ -152,8 +152,10 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
       "split) or '2017' (the authors' TF1 code); see bgan_tf/recipes.py.", enum_values=list(RECIPES))
   define(
       "enum", "optimizer", None,
-      "'sgd' or 'sghmc': SGHMC sampling after --burn_in Adam iterations; 'adam': Adam throughout (no "
-      "noise). Default from --recipe.", enum_values=["sgd", "sghmc", "adam"])
+      "'sghmc': SGHMC sampling after --burn_in Adam iterations; the ML GANs and the supervised-only "
+      "classifier stay on Adam. 'sgd': the 2017 code's: the same, but those switch to momentum-0.5 SGD "
+      "after the burn-in too. 'adam': Adam throughout (no noise). Default from --recipe.",
+      enum_values=["sgd", "sghmc", "adam"])
   # --- flags the original lacked ---
   define("string", "run_name", None, "Run folder name under out_dir (default: "
          f"{'synthetic' if synth else '<dataset>'}_<timestamp>).")
@@ -268,7 +270,7 @@ def _check_ml_flags(values):
 
 
 def _check_cycle_flags(program, values):
-  # The cycles scale the sampler's step: with Adam throughout there is none, and the flag would do nothing.
+  # The cycles scale the sampler's step: without a sampler there is none, and the flag would do nothing.
   if not values["cycle_length"]:  # off, or left to the recipe (which gives way to Adam: apply_recipe)
     return True
   optimizer = values["optimizer"] or recipe_values(values["recipe"], program, lr=1.0)["optimizer"]
@@ -279,9 +281,9 @@ def _check_cycle_flags(program, values):
 
 
 def _why_no_sampler(optimizer, ml, ml_ensemble):
-  """Why a run trains with Adam throughout (no SGHMC step to shape), or None if it samples."""
+  """Why a run has no SGHMC step to shape, or None if it samples."""
   if ml or ml_ensemble:
-    return "--ml and --ml_ensemble train with Adam"
+    return "--ml and --ml_ensemble do not sample"
   if optimizer == "adam":  # --optimizer=adam, or bgan_synth's recipe
     return "the optimizer here is Adam throughout"
   return None
@@ -548,7 +550,8 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
   sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=fv.lr, friction=fv.friction,
                           temperature=fv.temperature, prior_std=fv.prior_std, adam_burn_in=fv.burn_in,
                           adam_learning_rate=fv.adam_lr, noise_form=fv.noise, prior_form=fv.prior,
-                          supervised_learning_rate=fv.sup_lr if semi else None, preconditioner=fv.preconditioner)
+                          supervised_learning_rate=fv.sup_lr if semi else None, preconditioner=fv.preconditioner,
+                          momentum_after_burn_in=fv.optimizer == "sgd")
   gan = GANConfig(model=model, sampler=sampler, num_gen=num_gen, num_disc=num_disc, num_mcmc=fv.num_mcmc,
                   batch_size=fv.batch_size, ml=fv.ml, ml_ensemble=ml_ensemble, wasserstein=fv.wasserstein,
                   seed=fv.random_seed, precision=fv.precision, pairing=fv.pairing, objective=fv.objective,

@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 from bgan_tf.errors import ConfigError
 
 __all__ = [
+    "MOMENTUM_2017",
     "GANConfig",
     "ModelConfig",
     "SamplerConfig",
@@ -33,6 +34,8 @@ GEN_ACTIVATIONS = ("relu", "leaky_relu")
 NOISE_FORMS = ("langevin", "2017")
 PRIOR_FORMS = ("gaussian", "2017")
 PRECONDITIONERS = ("none", "adam")
+# The momentum of the 2017 `--optimizer=sgd` (`bgan_semi.py:206`, `MomentumOptimizer(lr, momentum=0.5)`).
+MOMENTUM_2017 = 0.5
 
 
 def _require(condition: bool, message: str) -> None:
@@ -143,6 +146,15 @@ class SamplerConfig:
       Adam's 1 / sqrt(v_hat), then held fixed, so the chain samples the same
       posterior with the burn-in's geometry (`sghmc.preconditioner_from_adam`).
       It needs a burn-in. The 2017 code has no preconditioner.
+    momentum_after_burn_in: the models that are not sampled, the ML baselines
+      and the supervised-only classifier, switch from Adam to SGD with
+      momentum `MOMENTUM_2017` after `adam_burn_in` iterations, as every model
+      did under the 2017 code's `--optimizer=sgd` (`run_bgan_semi.py:164-172`
+      switches all optimizers at iteration 5000; `bgan_semi.py:202-207` is the
+      momentum optimizer, `bgan_semi.py:339-343` the classifier's, at its
+      constant rate). The ML GANs step at `learning_rate` (decayed, without
+      noise or prior), the classifier at `supervised_learning_rate`. False:
+      they stay on Adam.
   """
 
   data_size: int
@@ -158,6 +170,7 @@ class SamplerConfig:
   prior_form: str = "gaussian"
   supervised_learning_rate: Optional[float] = None
   preconditioner: str = "none"
+  momentum_after_burn_in: bool = False
 
   def __post_init__(self):
     check_sghmc_settings(self.friction, self.data_size, self.temperature, self.noise_form)
@@ -289,7 +302,8 @@ class TrainConfig:
     max_checkpoints: checkpoints kept on disk.
     optimizer: `"sghmc"` samples the posterior (after `adam_burn_in`
       iterations of Adam); `"adam"` runs Adam throughout (no noise: a MAP
-      ensemble; the ML baselines always use Adam).
+      ensemble). The ML baselines use Adam, and after the burn-in momentum
+      SGD if `SamplerConfig.momentum_after_burn_in`.
     lr_decay: learning rates follow lr * exp(-lr_decay * min(1, it * batch / N)),
       the 2017 schedule.
     num_labeled: N labeled examples (semi-supervised); 0 otherwise.

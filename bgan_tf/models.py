@@ -317,7 +317,9 @@ class Discriminator(keras.Model):
 
   `logits_and_features(x)` also returns the penultimate (feature) layer, for
   the feature-matching loss. The same architecture serves as the
-  supervised-only classifier (2017: `bgan_semi.py:362-379`, batch norm too).
+  supervised-only classifier, batch norm included. The 2017 classifier
+  (`bgan_semi.py:362-379`) has batch norm too, but four 5x5 stride-2
+  convolutions whatever the number of layers, and no feature layer.
 
   Calls take `training` and, in training, `segment_sizes` (the consecutive
   segments of the batch that `SegmentBatchNorm` normalises separately) and

@@ -13,10 +13,32 @@ on the command line (or in a flagfile) always wins. Two recipes:
     prior terms (`bgan_semi.py:441-479`). `run_bgan` gets the same schedule:
     the 2017 `run_bgan.py:67-70` meant to switch at 5000 too, but installed
     Adam again, a slip this recipe does not copy;
-  - the supervised-only classifier at a constant 0.05 x lr (`bgan_semi.py:339`);
+  - `--ml`: the same schedule, Adam and then momentum-0.5 SGD, without the
+    noise and prior terms (`bgan_semi.py:284-285, 314-315`);
+  - the supervised-only classifier at a constant 0.05 x lr, Adam and then
+    momentum-0.5 SGD (`bgan_semi.py:339-343`). With `--optimizer=adam`, as
+    in 2017, every model stays on Adam;
   - for `bgan_synth`: 1000-unit leaky-ReLU MLPs with no batch norm, Adam at
     the decayed lr throughout, prior std 10, real term weighted 1
     (`bgan_synth.py:82-110`, `bgan_models.py:41-44, 160-173, 213-227`).
+
+  Where it departs from that code:
+  - the supervised-only classifier has the discriminator's layers (its
+    convolutions and batch norms, then the feature layer), where the 2017
+    one (`bgan_semi.py:362-379`) has four 5x5 stride-2 convolutions whatever
+    `--num_layers` says and no feature layer; and it is evaluated with its
+    batch norm's moving averages, where the 2017 code scored it with each
+    test batch's own statistics (`bgan_semi.py:358` leaves the batch norm's
+    `train=True` default, `dcgan_ops.py:38-46`), so a test example's
+    prediction there depends on the other examples of its batch;
+  - the 2017 noise term sum(theta * xi) / N is part of the 2017 losses in
+    the Adam iterations too (`bgan_semi.py:285, 315`; `bgan_synth`'s
+    losses, `bgan_models.py:164-165, 206-207`, with xi ~ N(0, 2e-3),
+    `bgan_models.py:47`, `bgan_synth.py:89`). Here it enters only the
+    momentum-SGD updates (`sghmc.SGHMC`). In an Adam iteration it would add
+    to each weight's gradient a draw of standard deviation 0.002 / N
+    (1.4e-6 on the digits' 1437 examples, 4e-8 on CIFAR-10's 50,000), or
+    0.045 / N in `bgan_synth` (4.5e-6 at its N = 10,000).
 * `"bgan_tf"`, the default: this package's choice, measured on a validation
   split held out from the training set (`bench/choose_defaults.py`;
   docs/BENCHMARKS.md, "Choosing the defaults"). It keeps the 2017 networks,

@@ -361,6 +361,69 @@ def test_the_2017_prior_is_a_mean_per_variable():
   assert float(gaussian._prior_term(gaussian.discriminators[0])) != pytest.approx(expected, rel=1e-2)
 
 
+def _momentum_steps(model, step, loss_fn, learning_rate, steps=2):
+  """Runs `step` `steps` times and checks each update against momentum-0.5 SGD computed by hand.
+
+  v <- 0.5 v - lr * grad, theta <- theta + v (the 2017 MomentumOptimizer's
+  update at a constant rate), from v = 0.
+  """
+  velocity = [np.zeros_like(v.numpy()) for v in model.trainable_variables]
+  for index in range(steps):
+    with tf.GradientTape() as tape:
+      loss = loss_fn(index)
+    grads = tape.gradient(loss, model.trainable_variables)
+    before = values(model.trainable_variables)
+    step(index)
+    velocity = [0.5 * v - learning_rate * g.numpy() for v, g in zip(velocity, grads)]
+    for theta, v, after in zip(before, velocity, model.trainable_variables, strict=True):
+      np.testing.assert_allclose(after.numpy(), theta + v, rtol=1e-5, atol=1e-7)
+
+
+def test_the_ml_gan_takes_momentum_sgd_after_the_burn_in_under_momentum_after_burn_in():
+  # The 2017 --ml with --optimizer=sgd: Adam, then MomentumOptimizer(lr, 0.5), no noise or prior.
+  config = tiny_config(ml=True, sampler=dict(momentum_after_burn_in=True, learning_rate=0.01))
+  gan = BayesianGAN(config)
+  gan.set_learning_rate(sghmc_learning_rate=0.01, adam_learning_rate=1e-3)
+  gan.discriminator_step(batch(1), use_adam=True)  # the burn-in
+  adam, momentum = gan.optimizers["adam_d"], gan.optimizers["sgd_d"]
+  assert (int(adam.iterations.numpy()), int(momentum.iterations.numpy())) == (1, 0)
+  disc, gen = gan.discriminators[0], gan.generators[0]
+  zs = [gan.sample_z() for _ in range(2)]
+
+  def loss(index):  # the textbook GAN's discriminator loss, as in test_ml_mode_equals_a_plain_gan_step
+    return (tf.reduce_mean(tf.nn.softplus(-disc(batch(2 + index)))) +
+            tf.reduce_mean(tf.nn.softplus(disc(gen(zs[index][0], training=True)))))
+
+  _momentum_steps(disc, lambda index: gan.discriminator_step(batch(2 + index), z=zs[index]), loss, 0.01)
+  assert int(adam.iterations.numpy()) == 1
+  # Without the option the ML GAN stays on Adam after the burn-in.
+  plain = BayesianGAN(tiny_config(ml=True))
+  plain.discriminator_step(batch(1), use_adam=False)
+  assert int(plain.optimizers["adam_d"].iterations.numpy()) == 1 and "sgd_d" not in plain.optimizers
+
+
+def test_the_classifier_takes_momentum_sgd_at_its_constant_rate_after_the_burn_in_under_momentum_after_burn_in():
+  # The 2017 classifier: Adam at 0.05 x lr, then MomentumOptimizer at the same rate (bgan_semi.py:339-343).
+  config = tiny_config(num_classes=3, sampler=dict(momentum_after_burn_in=True, adam_burn_in=1))
+  gan = BayesianGAN(config)
+  gan.set_learning_rate(sghmc_learning_rate=0.01, adam_learning_rate=1e-3, classifier_learning_rate=2e-3)
+  assert float(gan.optimizers["sgd_classifier"].learning_rate.numpy()) == pytest.approx(2e-3)
+  assert "sgd_d" not in gan.optimizers  # the samples take SGHMC
+  y = tf.constant([0, 1, 2, 1])
+  gan.supervised_step(batch(1), y, use_adam=True)
+  classifier = gan.classifier
+
+  def loss(index):
+    return losses.supervised_loss(classifier(batch(2 + index), training=True), y)
+
+  _momentum_steps(classifier, lambda index: gan.supervised_step(batch(2 + index), y), loss, 2e-3)
+  assert int(gan.optimizers["adam_classifier"].iterations.numpy()) == 1
+  # Without the option the classifier stays on Adam.
+  plain = BayesianGAN(tiny_config(num_classes=3))
+  plain.supervised_step(batch(1), y)
+  assert int(plain.optimizers["adam_classifier"].iterations.numpy()) == 1 and "sgd_classifier" not in plain.optimizers
+
+
 def test_classifier_takes_its_own_constant_learning_rate():
   gan = BayesianGAN(tiny_config(num_classes=3, num_gen=1))
   gan.set_learning_rate(sghmc_learning_rate=1e-3, adam_learning_rate=2e-3, classifier_learning_rate=5e-5)

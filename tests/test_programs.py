@@ -168,6 +168,7 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path, 
           sampler["adam_burn_in"]) == ("2017", "2017", 0.5, 5000)
   assert sampler["adam_learning_rate"] == 0.004  # Adam at lr x decay, as 2017
   assert sampler["supervised_learning_rate"] == pytest.approx(0.05 * 0.004)
+  assert sampler["momentum_after_burn_in"]  # --optimizer=sgd: the classifier and --ml switch too
   flagfile = (tmp_path / "original" / "flags.txt").read_text()
   assert "--noise=2017" in flagfile and "--burn_in=5000" in flagfile  # the resolved values are recorded
 
@@ -175,6 +176,10 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path, 
   with open(tmp_path / "changed" / "config.json") as f:
     gan = json.load(f)["gan"]
   assert (gan["pairing"], gan["sampler"]["adam_burn_in"], gan["objective"]) == ("chain", 1, "logsumexp")
+  for optimizer in ("sghmc", "adam"):  # only the 2017 --optimizer=sgd moves the classifier and --ml off Adam
+    record_only(monkeypatch, "semi", common + ["--recipe=2017", f"--optimizer={optimizer}", f"--run_name={optimizer}"])
+    with open(tmp_path / optimizer / "config.json") as f:
+      assert not json.load(f)["gan"]["sampler"]["momentum_after_burn_in"]
 
 
 def test_several_discriminator_samples_train_without_non_finite_losses(tmp_path):

@@ -65,8 +65,8 @@ def test_train_config_checks_the_cycle_settings():
 @pytest.mark.parametrize(
     "program,args,message",
     [
-        ("semi", ["--cycle_length=10", "--ml"], "--ml and --ml_ensemble train with Adam"),
-        ("semi", ["--cycle_length=10", "--ml_ensemble=2"], "--ml and --ml_ensemble train with Adam"),
+        ("semi", ["--cycle_length=10", "--ml"], "--ml and --ml_ensemble do not sample"),
+        ("semi", ["--cycle_length=10", "--ml_ensemble=2"], "--ml and --ml_ensemble do not sample"),
         ("semi", ["--cycle_length=10", "--optimizer=adam"], "Adam throughout"),
         ("synth", ["--cycle_length=10"], "Adam throughout"),  # bgan_synth's recipe: Adam
         ("semi", ["--cycle_peak=0"], "cycle_peak"),
@@ -128,6 +128,40 @@ def test_a_cyclical_run_steps_and_snapshots_on_the_schedule(tmp_path):
     assert json.load(f)["train"]["cycle_length"] == 4
   with open(tmp_path / "cyc" / "results_10.json") as f:
     assert json.load(f)["learning_rate"] == pytest.approx(expected[-1])
+
+
+@pytest.mark.parametrize("ml", [False, True])
+def test_the_2017_recipe_steps_every_model_on_the_2017_schedule(tmp_path, ml):
+  # run_bgan_semi.py:158-174: every optimizer Adam for the burn-in, then --optimizer's
+  # (momentum-0.5 SGD: SGHMC for the samples, plain for --ml and the classifier), all at
+  # lr x decay but the classifier, which keeps 0.05 x lr (bgan_semi.py:339-343).
+  from bgan_tf.train import Hook
+
+  seen = []
+
+  def record(gan, done):
+    seen.append({key: (int(o.iterations.numpy()), float(o.learning_rate.numpy())) for key, o in gan.optimizers.items()})
+    return {}
+
+  values = flags.FlagValues()
+  names = cli.define_flags("semi", values)
+  values(["prog"] + TINY + [
+      "--lr_decay=3", "--recipe=2017", "--N=20", "--burn_in=2", "--lr=0.01", "--train_iter=5", "--n_save=5",
+      f"--out_dir={tmp_path}", "--run_name=r"
+  ] + (["--ml"] if ml else []))
+  cli.main_train(values, "semi", names, hooks_fn=lambda dataset, run_dir: [Hook(1, record)])
+  later = "sgd" if ml else "sghmc"
+  assert sorted(seen[0]) == sorted(["adam_d", "adam_g", "adam_classifier", f"{later}_d", f"{later}_g",
+                                    "sgd_classifier"])
+  for it, stepped in enumerate(seen):
+    rate = 0.01 * learning_rate_factor(it, 16, 1437, 3.0)
+    burn_in = it < 2
+    for kind in ("d", "g"):
+      (adam_steps, adam_rate), (later_steps, later_rate) = stepped[f"adam_{kind}"], stepped[f"{later}_{kind}"]
+      assert (adam_steps, later_steps) == (min(it + 1, 2), max(0, it - 1))
+      assert (adam_rate if burn_in else later_rate) == pytest.approx(rate)
+    assert stepped["adam_classifier"] == (min(it + 1, 2), pytest.approx(0.0005))
+    assert stepped["sgd_classifier"] == (max(0, it - 1), pytest.approx(0.0005))
 
 
 def test_a_run_recorded_before_the_cycle_options_resumes_at_their_defaults(tmp_path):
