@@ -372,7 +372,10 @@ class BayesianGAN(tf.Module):
   # ------------------------------------------------------------ step internals
 
   def _phase_flag(self, use_adam):
-    """The bool tensor the steps take: True for an Adam step (always, for ML baselines without a momentum phase)."""
+    """The bool tensor the steps take: True for an Adam step.
+
+    Always True for the ML baselines, unless they have a momentum phase.
+    """
     adam_only = self.config.maximum_likelihood and "sgd_d" not in self.optimizers
     return self._adam_phase if adam_only or use_adam else self._sghmc_phase
 
@@ -382,7 +385,8 @@ class BayesianGAN(tf.Module):
     After the burn-in the samples take SGHMC; the ML baselines and the
     classifier take momentum SGD under `momentum_after_burn_in`, else stay on Adam (None).
     """
-    return self.optimizers[f"adam_{kind}"], self.optimizers.get(f"sghmc_{kind}", self.optimizers.get(f"sgd_{kind}"))
+    later = self.optimizers.get(f"sghmc_{kind}", self.optimizers.get(f"sgd_{kind}"))
+    return self.optimizers[f"adam_{kind}"], later
 
   def _scale_loss(self, kind, use_adam, loss):
     """The loss as the phase's optimizer scales it (mixed_float16 only; else `loss` itself)."""

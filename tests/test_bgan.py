@@ -421,7 +421,8 @@ def test_the_classifier_takes_momentum_sgd_at_its_constant_rate_after_the_burn_i
   # Without the option the classifier stays on Adam.
   plain = BayesianGAN(tiny_config(num_classes=3))
   plain.supervised_step(batch(1), y)
-  assert int(plain.optimizers["adam_classifier"].iterations.numpy()) == 1 and "sgd_classifier" not in plain.optimizers
+  assert int(plain.optimizers["adam_classifier"].iterations.numpy()) == 1
+  assert "sgd_classifier" not in plain.optimizers
 
 
 def test_classifier_takes_its_own_constant_learning_rate():

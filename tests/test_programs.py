@@ -177,7 +177,8 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path, 
     gan = json.load(f)["gan"]
   assert (gan["pairing"], gan["sampler"]["adam_burn_in"], gan["objective"]) == ("chain", 1, "logsumexp")
   for optimizer in ("sghmc", "adam"):  # only the 2017 --optimizer=sgd moves the classifier and --ml off Adam
-    record_only(monkeypatch, "semi", common + ["--recipe=2017", f"--optimizer={optimizer}", f"--run_name={optimizer}"])
+    record_only(monkeypatch, "semi",
+                common + ["--recipe=2017", f"--optimizer={optimizer}", f"--run_name={optimizer}"])
     with open(tmp_path / optimizer / "config.json") as f:
       assert not json.load(f)["gan"]["sampler"]["momentum_after_burn_in"]
 

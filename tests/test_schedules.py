@@ -140,7 +140,8 @@ def test_the_2017_recipe_steps_every_model_on_the_2017_schedule(tmp_path, ml):
   seen = []
 
   def record(gan, done):
-    seen.append({key: (int(o.iterations.numpy()), float(o.learning_rate.numpy())) for key, o in gan.optimizers.items()})
+    seen.append({key: (int(opt.iterations.numpy()), float(opt.learning_rate.numpy()))
+                 for key, opt in gan.optimizers.items()})
     return {}
 
   values = flags.FlagValues()
