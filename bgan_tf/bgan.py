@@ -50,7 +50,7 @@ import tensorflow as tf
 from bgan_tf import losses
 from bgan_tf.config import MOMENTUM_2017, GANConfig
 from bgan_tf.errors import ConfigError
-from bgan_tf.models import make_discriminator, make_generator
+from bgan_tf.models import make_classifier, make_discriminator, make_generator
 from bgan_tf.seeds import child_seed
 from bgan_tf.sghmc import SGHMC, preconditioner_from_adam
 
@@ -120,8 +120,8 @@ class BayesianGAN(tf.Module):
         make_discriminator(model_cfg, seed=_model_seed(seed, _DISC_SEED, i), name=f"discriminator_{i}",
                            precision=precision) for i in range(config.num_discriminators)
     ]
-    self.classifier = (make_discriminator(model_cfg, seed=_offset_seed(seed, _SUP_SEED), name="classifier",
-                                          precision=precision) if model_cfg.semi_supervised else None)
+    self.classifier = (make_classifier(model_cfg, seed=_offset_seed(seed, _SUP_SEED), precision=precision)
+                       if model_cfg.semi_supervised else None)
 
     def scaled(optimizer):
       # float16 needs loss scaling to keep small gradients; bfloat16 does not.

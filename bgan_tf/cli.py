@@ -24,7 +24,7 @@ from bgan_tf import export_paths
 from bgan_tf import kernel_override
 from bgan_tf import run_dir as run_dir_lib
 from bgan_tf import run_files
-from bgan_tf.config import (DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS,
+from bgan_tf.config import (CLASSIFIERS, DISC_NORMS, GEN_ACTIVATIONS, GEN_NORMS, NOISE_FORMS, OBJECTIVES, PAIRINGS,
                             PRECONDITIONERS, PRIOR_FORMS, REAL_WEIGHTS, GANConfig, ModelConfig, SamplerConfig,
                             TrainConfig, check_ensemble_sizes, check_preconditioner)
 from bgan_tf.errors import ConfigError, NonFiniteLossError, UsageError, UserError, first_line
@@ -175,8 +175,13 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   if program == "semi":
     define(
         "float", "sup_lr", None,
-        "Constant Adam rate of the supervised-only classifier. Default from --recipe (0.05 x --lr, as "
+        "Constant rate of the supervised-only classifier. Default from --recipe (0.05 x --lr, as "
         "2017).", lower_bound=1e-12)
+    define(
+        "enum", "classifier", None,
+        "The supervised-only classifier's layers: 'discriminator' (the discriminator's) or '2017' (the 2017 "
+        "code's: four 5x5 stride-2 convolutions, batch norm, one linear layer; --arch=dcgan only). Default "
+        "from --recipe.", enum_values=list(CLASSIFIERS))
   for kind, name, help_text, kwargs in _SAMPLER_AND_OBJECTIVE_FLAGS:
     define(kind, name, None, f"{help_text} Default from --recipe.", **kwargs)
   define("enum", "arch", None if synth else "dcgan",
@@ -238,6 +243,11 @@ def define_flags(program: str, flag_values=flags.FLAGS) -> List[str]:
   flags.register_multi_flags_validator(
       ["cycle_length", "optimizer", "recipe", "ml"] + ([] if synth else ["ml_ensemble"]),
       functools.partial(_check_cycle_flags, program), message="", flag_values=flag_values)
+  if program == "semi":
+    flags.register_multi_flags_validator(
+        ["classifier", "arch"], lambda values: values["classifier"] != "2017" or values["arch"] == "dcgan",
+        message="--classifier=2017 is the 2017 code's convolutional classifier: it needs --arch=dcgan",
+        flag_values=flag_values)
   if not synth:
     flags.register_multi_flags_validator(
         ["dataset", "data_path"], lambda values: not (values["dataset"] in _BUILT_IN_DATASETS and values["data_path"]),
@@ -518,6 +528,8 @@ def apply_recipe(flag_values, program) -> None:
     values["cycle_length"] = 0  # no sampler step to cycle: the recipe's cycles give way
   if "ml_ensemble" in fv and fv.ml_ensemble:
     values["pairing"] = "all"  # each ML GAN of the ensemble scores only its own generator already
+  if "classifier" in values and fv.arch == "mlp":
+    values["classifier"] = "discriminator"  # the 2017 classifier is convolutional: the recipe's gives way
   for name, value in values.items():
     if name in fv and fv[name].value is None:
       fv[name].value = value
@@ -546,7 +558,8 @@ def build_configs(flag_values, program, dataset) -> Tuple[GANConfig, TrainConfig
       output_activation="tanh" if dataset.pixel_range is not None else "linear",
       disc_norm=fv.disc_norm,
       gen_norm=fv.gen_norm,
-      gen_activation=fv.gen_activation)
+      gen_activation=fv.gen_activation,
+      classifier=fv.classifier if semi else "discriminator")
   sampler = SamplerConfig(data_size=dataset.train_size, learning_rate=fv.lr, friction=fv.friction,
                           temperature=fv.temperature, prior_std=fv.prior_std, adam_burn_in=fv.burn_in,
                           adam_learning_rate=fv.adam_lr, noise_form=fv.noise, prior_form=fv.prior,

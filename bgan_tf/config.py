@@ -34,6 +34,7 @@ GEN_ACTIVATIONS = ("relu", "leaky_relu")
 NOISE_FORMS = ("langevin", "2017")
 PRIOR_FORMS = ("gaussian", "2017")
 PRECONDITIONERS = ("none", "adam")
+CLASSIFIERS = ("discriminator", "2017")
 # The momentum of the 2017 `--optimizer=sgd` (`bgan_semi.py:206`, `MomentumOptimizer(lr, momentum=0.5)`).
 MOMENTUM_2017 = 0.5
 
@@ -68,6 +69,9 @@ class ModelConfig:
       2017 synthetic MLP, `bgan_models.py:222-227`).
     gen_activation: the generator's hidden activation, `"relu"` (DCGAN) or
       `"leaky_relu"` (slope 0.2; the 2017 synthetic MLP).
+    classifier: the supervised-only classifier's layers (semi-supervised
+      only): `"discriminator"`, the discriminator's; `"2017"`, the 2017 code's
+      (`models.Classifier2017`, `bgan_semi.py:362-379`; `dcgan` only).
   """
 
   example_shape: Tuple[int, ...]
@@ -82,6 +86,7 @@ class ModelConfig:
   disc_norm: str = "batch"
   gen_norm: str = "batch"
   gen_activation: str = "relu"
+  classifier: str = "discriminator"
 
   def __post_init__(self):
     object.__setattr__(self, "example_shape", tuple(int(s) for s in self.example_shape))
@@ -102,6 +107,10 @@ class ModelConfig:
     _require(self.gen_norm in GEN_NORMS, f"gen_norm must be one of {GEN_NORMS}, got {self.gen_norm!r}")
     _require(self.gen_activation in GEN_ACTIVATIONS,
              f"gen_activation must be one of {GEN_ACTIVATIONS}, got {self.gen_activation!r}")
+    _require(self.classifier in CLASSIFIERS,
+             f"classifier must be one of {CLASSIFIERS}, got {self.classifier!r}")
+    _require(self.classifier != "2017" or self.arch == "dcgan",
+             "classifier '2017' is the 2017 code's convolutional classifier: it needs arch 'dcgan'")
     if self.arch == "dcgan":
       _require(
           len(self.example_shape) == 3,

@@ -37,12 +37,14 @@ from bgan_tf.config import ModelConfig
 from bgan_tf.seeds import child_seeds
 
 __all__ = [
+    "Classifier2017",
     "ConvSpec",
     "Discriminator",
     "Generator",
     "LeakyReLU",
     "SegmentBatchNorm",
     "conv_specs",
+    "make_classifier",
     "make_discriminator",
     "make_generator",
 ]
@@ -317,9 +319,8 @@ class Discriminator(keras.Model):
 
   `logits_and_features(x)` also returns the penultimate (feature) layer, for
   the feature-matching loss. The same architecture serves as the
-  supervised-only classifier, batch norm included. The 2017 classifier
-  (`bgan_semi.py:362-379`) has batch norm too, but four 5x5 stride-2
-  convolutions whatever the number of layers, and no feature layer.
+  supervised-only classifier under `ModelConfig.classifier` "discriminator"
+  (the `bgan_tf` recipe's); `Classifier2017` is the 2017 code's.
 
   Calls take `training` and, in training, `segment_sizes` (the consecutive
   segments of the batch that `SegmentBatchNorm` normalises separately) and
@@ -389,6 +390,54 @@ class Discriminator(keras.Model):
                                     update_moving_stats=update_moving_stats)[0]
 
 
+class Classifier2017(keras.Model):
+  """The 2017 code's supervised-only classifier: `[batch, *example_shape]` to K float32 logits.
+
+  `bgan_semi.py:362-379`: four 5x5 convolutions of stride 2 with df, 2 df,
+  4 df and 8 df channels whatever the GAN's number of layers, batch norm
+  without scale or shift after all but the first (`dcgan_ops.py:30-46`:
+  momentum 0.9, epsilon 1e-5), leaky ReLU 0.2, then one linear layer to the
+  logits. Its convolutions start from a normal truncated at two standard
+  deviations of 0.02 (`dcgan_ops.py:64-70`), its linear layer from N(0,
+  0.02^2) (`dcgan_ops.py:124-131`).
+
+  Two departures: the 2017 layer also has a logit for the fake class, which
+  no label ever names (it only adds to the softmax's normaliser); and the
+  2017 code scored the classifier with each test batch's own statistics
+  (`bgan_semi.py:358` keeps the batch norm's `train=True`), where this one
+  evaluates with the moving averages, so a prediction does not depend on the
+  rest of its batch.
+
+  Args:
+    config: the `ModelConfig` (`example_shape`, `num_classes`, `df_dim`).
+    seed: integer seed of the weight initializers, or None.
+    precision: a Keras dtype policy name for the hidden layers; the logits
+      are float32 regardless.
+  """
+
+  def __init__(self, config: ModelConfig, seed=None, precision="float32", **kwargs):
+    super().__init__(**kwargs)
+    self.config = config
+    seeds = _seed_stream(seed)
+    layers = []
+    for index in range(4):
+      layers.append(
+          conv_layers.Conv2D(config.df_dim * 2**index, 5, strides=2, padding="same",
+                             kernel_initializer=keras.initializers.TruncatedNormal(stddev=INIT_STDDEV,
+                                                                                   seed=next(seeds))))
+      if index > 0:
+        layers.append(SegmentBatchNorm())
+      layers.append(LeakyReLU(0.2))
+    layers.append(keras.layers.Flatten())
+    _set_layer_options(layers, precision, False)
+    self.body = keras.Sequential(layers, name="body")  # tracked; see Generator
+    self.output_layer = keras.layers.Dense(config.num_classes, kernel_initializer=_kernel_init(seeds),
+                                           dtype="float32")
+
+  def call(self, x, training=False):
+    return self.output_layer(self.body(x, training=training))
+
+
 def make_generator(config: ModelConfig, seed=None, name=None, precision="float32",
                    synchronized_batch_norm=False) -> Generator:
   """A built `Generator` (its variables exist, so optimizers can be built)."""
@@ -401,6 +450,16 @@ def make_generator(config: ModelConfig, seed=None, name=None, precision="float32
 def make_discriminator(config: ModelConfig, seed=None, name=None, precision="float32") -> Discriminator:
   """A built `Discriminator`."""
   model = Discriminator(config, seed=seed, name=name, precision=precision)
+  model(tf.zeros([1, *config.example_shape]))
+  return model
+
+
+def make_classifier(config: ModelConfig, seed=None, precision="float32") -> keras.Model:
+  """The built supervised-only classifier `config.classifier` names, called "classifier"."""
+  if config.classifier == "2017":
+    model = Classifier2017(config, seed=seed, name="classifier", precision=precision)
+  else:
+    model = Discriminator(config, seed=seed, name="classifier", precision=precision)
   model(tf.zeros([1, *config.example_shape]))
   return model
 

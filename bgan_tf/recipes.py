@@ -16,21 +16,21 @@ on the command line (or in a flagfile) always wins. Two recipes:
   - `--ml`: the same schedule, Adam and then momentum-0.5 SGD, without the
     noise and prior terms (`bgan_semi.py:284-285, 314-315`);
   - the supervised-only classifier at a constant 0.05 x lr, Adam and then
-    momentum-0.5 SGD (`bgan_semi.py:339-343`). With `--optimizer=adam`, as
-    in 2017, every model stays on Adam;
+    momentum-0.5 SGD (`bgan_semi.py:339-343`), with the 2017 layers
+    (`models.Classifier2017`, `bgan_semi.py:362-379`). With
+    `--optimizer=adam`, as in 2017, every model stays on Adam;
   - for `bgan_synth`: 1000-unit leaky-ReLU MLPs with no batch norm, Adam at
     the decayed lr throughout, prior std 10, real term weighted 1
     (`bgan_synth.py:82-110`, `bgan_models.py:41-44, 160-173, 213-227`).
 
   Where it departs from that code:
-  - the supervised-only classifier has the discriminator's layers (its
-    convolutions and batch norms, then the feature layer), where the 2017
-    one (`bgan_semi.py:362-379`) has four 5x5 stride-2 convolutions whatever
-    `--num_layers` says and no feature layer; and it is evaluated with its
-    batch norm's moving averages, where the 2017 code scored it with each
-    test batch's own statistics (`bgan_semi.py:358` leaves the batch norm's
-    `train=True` default, `dcgan_ops.py:38-46`), so a test example's
-    prediction there depends on the other examples of its batch;
+  - the supervised-only classifier has no logit for the fake class (the
+    2017 one has it, but no label names it, so it only adds to the softmax's
+    normaliser); and it is evaluated with its batch norm's
+    moving averages, where the 2017 code scored it with each test batch's
+    own statistics (`bgan_semi.py:358` leaves the batch norm's `train=True`
+    default, `dcgan_ops.py:38-46`), so a test example's prediction there
+    depends on the other examples of its batch;
   - the 2017 noise term sum(theta * xi) / N is part of the 2017 losses in
     the Adam iterations too (`bgan_semi.py:285, 315`; `bgan_synth`'s
     losses, `bgan_models.py:164-165, 206-207`, with xi ~ N(0, 2e-3),
@@ -154,6 +154,7 @@ def recipe_values(recipe: str, program: str, lr: float) -> Dict[str, object]:
         "cycle_length": 0,
         "cycle_peak": 1.0,
         "sup_lr": SUPERVISED_LR_FRACTION_2017 * lr if semi else None,
+        **({"classifier": "2017"} if semi else {}),
     }
   return {
       **networks,
@@ -176,6 +177,7 @@ def recipe_values(recipe: str, program: str, lr: float) -> Dict[str, object]:
       "cycle_length": 100 if semi else 0,
       "cycle_peak": 0.2 if semi else 1.0,
       "sup_lr": SUPERVISED_LR_FRACTION_2017 * lr if semi else None,
+      **({"classifier": "discriminator"} if semi else {}),
   }
 
 

@@ -127,6 +127,20 @@ def test_without_a_burn_in_the_recipes_preconditioner_gives_way():
     resolved(["--burn_in=0", "--preconditioner=adam"])
 
 
+def test_the_2017_recipes_classifier_is_convolutional_and_gives_way_to_mlp():
+  from absl import flags
+
+  def resolved(args):
+    return _semi_flags_after_recipe(args).classifier
+
+  assert resolved([]) == "discriminator"
+  assert resolved(["--recipe=2017"]) == "2017"
+  assert resolved(["--recipe=2017", "--arch=mlp"]) == "discriminator"
+  assert resolved(["--classifier=2017"]) == "2017"
+  with pytest.raises(flags.IllegalFlagValueError, match="needs --arch=dcgan"):
+    resolved(["--classifier=2017", "--arch=mlp"])
+
+
 def test_the_recipes_cycles_give_way_where_no_sampler_runs():
 
   def resolved(args):

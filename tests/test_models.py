@@ -10,7 +10,9 @@ import pytest
 import tensorflow as tf
 
 from bgan_tf.config import ModelConfig
-from bgan_tf.models import LeakyReLU, SegmentBatchNorm, conv_specs, make_discriminator, make_generator
+from bgan_tf.errors import ConfigError
+from bgan_tf.models import (Classifier2017, LeakyReLU, SegmentBatchNorm, conv_specs, make_classifier,
+                            make_discriminator, make_generator)
 
 
 @pytest.mark.parametrize("shape,num_layers", [
@@ -209,6 +211,39 @@ def test_disc_norm_option_places_batch_norm_after_every_conv_but_the_first():
   # Moving statistics are weights (checkpointed, copied into snapshots, exported), not trained.
   disc = make_discriminator(_bn_config())
   assert len(disc.weights) - len(disc.trainable_weights) == 4
+
+
+def test_the_2017_classifier_has_the_2017_layers_whatever_the_number_of_gan_layers():
+  # bgan_semi.py:362-379: four 5x5 stride-2 convolutions (df, 2df, 4df, 8df), batch norm
+  # after the last three, one linear layer; the GAN's num_layers plays no part.
+  for num_layers in (2, 4):
+    config = ModelConfig(example_shape=(32, 32, 3), num_classes=10, df_dim=6, num_layers=num_layers,
+                         classifier="2017")
+    classifier = make_classifier(config, seed=0)
+    assert isinstance(classifier, Classifier2017) and classifier.name == "classifier"
+    kernels = [w.shape for w in classifier.trainable_weights if len(w.shape) == 4]
+    assert kernels == [(5, 5, 3, 6), (5, 5, 6, 12), (5, 5, 12, 24), (5, 5, 24, 48)]
+    assert [type(layer) for layer in classifier.body.layers].count(SegmentBatchNorm) == 3
+    assert classifier.output_layer.kernel.shape == (48 * 2 * 2, 10)  # 32 -> 16 -> 8 -> 4 -> 2
+    assert classifier(tf.zeros([3, 32, 32, 3])).shape == (3, 10)
+  # The bgan_tf recipe's classifier is a discriminator.
+  plain = make_classifier(ModelConfig(example_shape=(32, 32, 3), num_classes=10, df_dim=6, num_layers=2), seed=0)
+  assert not isinstance(plain, Classifier2017) and [w.shape for w in plain.trainable_weights][0] == (5, 5, 3, 6)
+  with pytest.raises(ConfigError, match="arch 'dcgan'"):
+    ModelConfig(example_shape=(8,), num_classes=3, arch="mlp", classifier="2017")
+
+
+def test_the_2017_classifier_predicts_each_example_alone_with_its_moving_averages():
+  # The 2017 code scored it with each test batch's statistics (a departure, documented):
+  # here an example's prediction does not depend on the rest of its batch.
+  config = ModelConfig(example_shape=(8, 8, 1), num_classes=3, df_dim=4, classifier="2017")
+  classifier = make_classifier(config, seed=1)
+  x = tf.random.stateless_uniform([6, 8, 8, 1], seed=[3, 0], minval=-1, maxval=1)
+  classifier(x, training=True)  # moves the moving averages away from their start
+  together = classifier(x, training=False).numpy()
+  alone = np.concatenate([classifier(x[i:i + 1], training=False).numpy() for i in range(6)])
+  np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+  assert not np.allclose(classifier(x, training=True).numpy(), together, atol=1e-3)  # training: batch statistics
 
 
 def test_generator_norm_and_activation_options():

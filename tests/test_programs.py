@@ -169,6 +169,7 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path, 
   assert sampler["adam_learning_rate"] == 0.004  # Adam at lr x decay, as 2017
   assert sampler["supervised_learning_rate"] == pytest.approx(0.05 * 0.004)
   assert sampler["momentum_after_burn_in"]  # --optimizer=sgd: the classifier and --ml switch too
+  assert gan["model"]["classifier"] == "2017"
   flagfile = (tmp_path / "original" / "flags.txt").read_text()
   assert "--noise=2017" in flagfile and "--burn_in=5000" in flagfile  # the resolved values are recorded
 
@@ -176,6 +177,11 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path, 
   with open(tmp_path / "changed" / "config.json") as f:
     gan = json.load(f)["gan"]
   assert (gan["pairing"], gan["sampler"]["adam_burn_in"], gan["objective"]) == ("chain", 1, "logsumexp")
+  for recipe, arch, classifier in (("bgan_tf", "dcgan", "discriminator"), ("2017", "mlp", "discriminator")):
+    # The 2017 classifier is convolutional: under --arch=mlp the recipe's gives way.
+    record_only(monkeypatch, "semi", common + [f"--recipe={recipe}", f"--arch={arch}", f"--run_name={recipe}_{arch}"])
+    with open(tmp_path / f"{recipe}_{arch}" / "config.json") as f:
+      assert json.load(f)["gan"]["model"]["classifier"] == classifier
   for optimizer in ("sghmc", "adam"):  # only the 2017 --optimizer=sgd moves the classifier and --ml off Adam
     record_only(monkeypatch, "semi",
                 common + ["--recipe=2017", f"--optimizer={optimizer}", f"--run_name={optimizer}"])
