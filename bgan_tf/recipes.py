@@ -26,11 +26,12 @@ on the command line (or in a flagfile) always wins. Two recipes:
   Where it departs from that code:
   - the supervised-only classifier has no logit for the fake class (the
     2017 one has it, but no label names it, so it only adds to the softmax's
-    normaliser); and it is evaluated with its batch norm's
-    moving averages, where the 2017 code scored it with each test batch's
-    own statistics (`bgan_semi.py:358` leaves the batch norm's `train=True`
-    default, `dcgan_ops.py:38-46`), so a test example's prediction there
-    depends on the other examples of its batch;
+    normaliser); and it is evaluated with its batch norm's moving averages,
+    where the 2017 code scored it with each test batch's own statistics
+    (`bgan_semi.py:358` leaves the batch norm's `train=True` default,
+    `dcgan_ops.py:38-46`), so a test example's prediction there depends on
+    the other examples of its batch (docs/BENCHMARKS.md §1 measures the 2017
+    classifier against the discriminator's layers);
   - the 2017 noise term sum(theta * xi) / N is part of the 2017 losses in
     the Adam iterations too (`bgan_semi.py:285, 315`; `bgan_synth`'s
     losses, `bgan_models.py:164-165, 206-207`, with xi ~ N(0, 2e-3),
