@@ -179,7 +179,8 @@ def test_recipe_2017_sets_the_original_choices_and_explicit_flags_win(tmp_path, 
   assert (gan["pairing"], gan["sampler"]["adam_burn_in"], gan["objective"]) == ("chain", 1, "logsumexp")
   for recipe, arch, classifier in (("bgan_tf", "dcgan", "discriminator"), ("2017", "mlp", "discriminator")):
     # The 2017 classifier is convolutional: under --arch=mlp the recipe's gives way.
-    record_only(monkeypatch, "semi", common + [f"--recipe={recipe}", f"--arch={arch}", f"--run_name={recipe}_{arch}"])
+    record_only(monkeypatch, "semi",
+                common + [f"--recipe={recipe}", f"--arch={arch}", f"--run_name={recipe}_{arch}"])
     with open(tmp_path / f"{recipe}_{arch}" / "config.json") as f:
       assert json.load(f)["gan"]["model"]["classifier"] == classifier
   for optimizer in ("sghmc", "adam"):  # only the 2017 --optimizer=sgd moves the classifier and --ml off Adam
