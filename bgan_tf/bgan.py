@@ -376,7 +376,7 @@ class BayesianGAN(tf.Module):
 
     Always True for the ML baselines, unless they have a momentum phase.
     """
-    adam_only = self.config.maximum_likelihood and "sgd_d" not in self.optimizers
+    adam_only = self.config.maximum_likelihood and not self.config.sampler.momentum_after_burn_in
     return self._adam_phase if adam_only or use_adam else self._sghmc_phase
 
   def _phase_optimizers(self, kind):
