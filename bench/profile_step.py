@@ -6,12 +6,24 @@ ships the protobuf) and sums the op events of TensorFlow's executor threads
 by op type and by network (generators, discriminators, classifier, sampler
 updates). Prints a table and writes JSON.
 
+With --op_rates (the default), each step kind is then traced again with the
+batch's static shapes and profiled on its own, and every convolution and
+matrix product gets its FLOP rate as it runs in the step, against the
+reference conv peak measured just before and after (`bench/op_rates.py`);
+ops below `HEALTHY_FRACTION` of the peak are printed as WARNING lines. This is
+the in-step view of `kernel_ceiling.py`'s kernels. Under TensorFlow's default
+pools two ops often run at once on two cores, each taking longer than alone;
+`--inter_op_threads=1` runs them one at a time, so each op's rate is its own.
+
   python bench/profile_step.py --config=cifar --iters=3 --out=bench/results/profile_cifar.json
+  python bench/profile_step.py --config=cifar --iters=2 --inter_op_threads=1 \
+      --out=bench/results/speed/op_rates_cifar.json   # ~5 min on 2 cores
 """
 
 import collections
 import glob
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -26,15 +38,25 @@ _DEFAULT_CONFIG = "cifar"  # --config's default; the kernel library follows the 
 kernel_library.configure_for_argv(sys.argv, "config", [_DEFAULT_CONFIG])
 
 import tensorflow as tf  # noqa: E402
-from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
-from bgan_tf import run_files  # noqa: E402
+from machine import machine_info  # noqa: E402  (bench/machine.py)
+import op_rates  # noqa: E402  (bench/op_rates.py)
+import peak  # noqa: E402  (bench/peak.py)
+from bgan_tf import cli, run_files  # noqa: E402
 
 CONFIG = flags.DEFINE_string("config", _DEFAULT_CONFIG, "A configuration of bench/configs.py.")
 ITERS = flags.DEFINE_integer("iters", 3, "Profiled iterations.")
 PRECISION = flags.DEFINE_string("precision", "float32", "float32 or mixed_bfloat16.")
 OUT = flags.DEFINE_string("out", None, "Write the summary as JSON here.")
+OP_RATES = flags.DEFINE_boolean("op_rates", True, "Also rate every conv and matmul op inside each step.")
+RATE_RUNS = flags.DEFINE_integer("rate_runs", 5, "Profiled runs of each step for --op_rates.")
+INTER_OP_THREADS = flags.DEFINE_integer(
+    "inter_op_threads", 0, "TensorFlow's inter-op pool (0: its default). With 1, ops run one at a time, so "
+    "each op's time is its own, not shared with an op beside it: the setting for --op_rates.")
+
+# The share of the reference conv peak under which a kernel is flagged, as in kernel_ceiling.py.
+HEALTHY_FRACTION = 0.25
 
 
 def _network(op_name):
@@ -50,31 +72,82 @@ def _network(op_name):
 
 def summarise(xplane_path):
   """Op time (seconds) by op type and by network, from the host plane's executor threads."""
-  space = xplane_pb2.XSpace()
-  with open(xplane_path, "rb") as f:
-    space.ParseFromString(f.read())
   by_type, by_network = collections.Counter(), collections.Counter()
-  for plane in space.planes:
-    if plane.name != "/host:CPU":
-      continue
-    for line in plane.lines:
-      if not line.name.startswith("tf_Compute"):
-        continue
-      for event in line.events:
-        name = plane.event_metadata[event.metadata_id].name
-        if ":" not in name or "::" in name:
-          continue  # executor bookkeeping (ExecutorState::Process, ...), not an op
-        op_name, op_type = name.rsplit(":", 1)
-        seconds = event.duration_ps * 1e-12
-        by_type[op_type] += seconds
-        # Gradient ops carry the forward op's scope after "gradient_tape/".
-        by_network[_network(op_name.replace("gradient_tape/", ""))] += seconds
+  for op_name, events in op_rates.op_times(xplane_path).items():
+    for op_type, seconds in events:
+      by_type[op_type] += seconds
+      # Gradient ops carry the forward op's scope after "gradient_tape/".
+      by_network[_network(op_name.replace("gradient_tape/", ""))] += seconds
   return by_type, by_network
+
+
+def _shaped_steps(gan, x, y):
+  """{step: (tf.function traced with x's static shapes, its args)}: the programs' step functions.
+
+  The programs trace each step once with an unknown batch size
+  (`input_signature`), so their graphs cannot give an op's multiply-adds.
+  The same Python functions traced on these tensors run the same kernels on
+  the same shapes, and their graphs know every shape.
+  """
+  use_adam = tf.constant(False)  # the sampler's phase, the steady state of a run
+  z = gan.sample_z(x.shape[0])
+  steps = {"discriminator and supervised step": ("disc_and_supervised", (use_adam, x, z, x, y))}
+  gen_args = (use_adam, z, x) if gan.uses_real_in_generator_step else (use_adam, z)
+  steps["generator step"] = ("gen", gen_args)
+  return {
+      label: (tf.function(gan._step_fns[kind].python_function, autograph=False), args)  # pylint: disable=protected-access
+      for label, (kind, args) in steps.items()
+  }
+
+
+def _profiled_runs(fn, args, runs):
+  """Runs fn(*args) `runs` times under the profiler; returns the trace's `op_rates.op_times`."""
+  logdir = tempfile.mkdtemp(prefix="bgan_op_rates_")
+  tf.profiler.experimental.start(logdir)
+  for _ in range(runs):
+    tf.nest.map_structure(lambda t: t.numpy(), fn(*args))  # each run finishes before the next
+  tf.profiler.experimental.stop()
+  return op_rates.op_times(sorted(glob.glob(os.path.join(logdir, "plugins/profile/*/*.xplane.pb")))[-1])
+
+
+def step_op_rates(gan, x, y, runs):
+  """{step: {"rows", "summary"}}: each step's product ops rated against the conv peak around its trace."""
+  out = {}
+  for label, (fn, args) in _shaped_steps(gan, x, y).items():
+    for _ in range(2):  # trace, then one untraced run
+      tf.nest.map_structure(lambda t: t.numpy(), fn(*args))
+    before = peak.conv_gflops(10)["best"]
+    times = _profiled_runs(fn, args, runs)
+    after = peak.conv_gflops(10)["best"]
+    rows, summary = op_rates.rates(fn.get_concrete_function(*args).graph, times, runs,
+                                   statistics.median([before, after]))
+    summary["conv_peaks_gflops"] = [before, after]
+    out[label] = {"rows": rows, "summary": summary}
+  return out
+
+
+def _print_op_rates(by_step):
+  for label, result in by_step.items():
+    rows, summary = result["rows"], result["summary"]
+    print(f"\n{label}: {summary['rated_ops']} conv/matmul ops rated, "
+          f"{summary['rated_product_s_per_run']:.3f} s per run; not rated (loop bodies): "
+          f"{summary['unrated_product_s_per_run']:.3f} s; conv peak "
+          f"{summary['peak_gflops']:.0f} GFLOP/s")
+    print("% of peak   GFLOP/s   median ms   s/run   op (type; input shapes)")
+    for r in rows[:8]:
+      print(f"{100 * r['ratio_to_peak']:8.1f}  {r['gflops']:8.1f}  {1e3 * r['median_s']:9.3f}  "
+            f"{r['seconds_per_run']:6.3f}   {r['op']} ({r['trace_op_type']}; {r['input_shapes']})")
+    for r in rows:
+      if r["ratio_to_peak"] < HEALTHY_FRACTION:
+        print(f"WARNING: {label}: {r['op']} ({r['trace_op_type']}, {r['input_shapes']}) runs at "
+              f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * HEALTHY_FRACTION:.0f}%): "
+              f"{r['seconds_per_run']:.4f} s per run")
 
 
 def main(argv):
   del argv
-  _, iteration = random_input_iteration(gan_config(CONFIG.value, precision=PRECISION.value))
+  cli.configure_threads(INTER_OP_THREADS.value, 0)
+  gan, iteration = random_input_iteration(gan_config(CONFIG.value, precision=PRECISION.value))
   logdir = tempfile.mkdtemp(prefix="bgan_profile_")
   tf.profiler.experimental.start(logdir)
   start = time.perf_counter()
@@ -89,6 +162,8 @@ def main(argv):
       "config": CONFIG.value,
       "precision": PRECISION.value,
       "iters": ITERS.value,
+      "machine": machine_info(),
+      "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "default",
       "wall_s_per_iteration": wall,
       "op_s_per_iteration": total / ITERS.value,
       "by_op_type_s": per_iter,
@@ -100,6 +175,17 @@ def main(argv):
   for op_type, seconds in list(per_iter.items())[:15]:
     print(f"{op_type:<36} {seconds:7.3f}  {100 * seconds / (total / ITERS.value):5.1f}%")
   print("by network:", {k: round(v, 3) for k, v in summary["by_network_s"].items()})
+  if OP_RATES.value:
+    config = gan.config
+    x = tf.random.uniform([config.batch_size, *config.model.example_shape], -1, 1)
+    y = tf.random.uniform([config.batch_size], 0, config.model.num_classes, dtype=tf.int32)
+    by_step = step_op_rates(gan, x, y, RATE_RUNS.value)
+    _print_op_rates(by_step)
+    rows = [r for result in by_step.values() for r in result["rows"]]
+    summary["op_rates"] = by_step
+    summary["healthy_fraction"] = HEALTHY_FRACTION
+    summary["ops_below_healthy_fraction"] = sum(r["ratio_to_peak"] < HEALTHY_FRACTION for r in rows)
+    summary["lowest_op_ratio_to_peak"] = min((r["ratio_to_peak"] for r in rows), default=None)
   if OUT.value:
     run_files.write_json(OUT.value, summary)
 

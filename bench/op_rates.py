@@ -1,0 +1,177 @@
+"""Each convolution and matrix product's FLOP rate as it runs inside a traced step.
+
+`kernel_ceiling.py` times every kernel of an iteration alone, on random inputs
+in a graph of its own. That measures the kernel, plus what its harness adds: a
+kernel with a tiny product (the 10-class logits) runs back to back with its
+fetch ops and reads an input that is not in the cache, where the iteration
+hands it an input the previous layer has just written. This module measures
+the same kernels where they run: a `tf.profiler` trace of the step itself
+gives each op's time on TensorFlow's executor threads, and the step's graph,
+traced with the batch's static shapes, gives each op's multiply-adds.
+
+The op time is the kernel's `Compute()`: it excludes the executor's cost of
+scheduling the op, which the iteration pays once per op and
+`kernel_ceiling.py` counts in. It includes whatever the other inter-op thread
+runs beside it, as the iteration does.
+
+Ops whose multiply-adds cannot be read from the graph (in the body of a
+`tf.map_fn` loop, which the chosen gradient formulations run in pieces of 128
+examples, a node name repeats per piece and per function) are not rated; the
+summary reports how much conv and matmul time that leaves out.
+"""
+
+import collections
+import math
+import statistics
+
+from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+__all__ = ["FLOP_OP_TYPES", "op_flops", "op_times", "rates"]
+
+# Graph op types that do a convolution's or a matrix product's multiply-adds.
+FLOP_OP_TYPES = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv2D", "Conv2DBackpropInput",
+                 "Conv2DBackpropFilter")
+# oneDNN's rewrite of a product fused with the op after it (a bias, an
+# activation) keeps the last fused node's name: from there, the product is
+# found among the node's inputs.
+_FUSED_PREFIXES = ("_MklFused", "_MklNativeFused", "_Fused")
+
+
+def _dims(tensor):
+  shape = tensor.shape
+  if shape.rank is None or any(d is None for d in shape.as_list()):
+    return None
+  return shape.as_list()
+
+
+def op_flops(op):
+  """Multiply-adds x 2 of one graph op, or None (not a product, or a shape unknown).
+
+  Conv2D: 2 x |output| x kh x kw x C_in. Its two gradients do the same
+  work: 2 x |dy| x kh x kw x C_in, with C_in the channels of the
+  convolution's input (the filter's third dimension). MatMul and BatchMatMul:
+  2 x M x N x K, K being the contracted dimension.
+
+  TensorFlow registers "flops" statistics for these ops too
+  (`tensorflow/python/profiler/internal/flops_registry.py`), but they refuse
+  channels-first convolutions, which the `nchw` input-gradient formulation
+  runs, and read BatchMatMulV2's adjoint from an attribute it does not have;
+  the tests check this count against theirs where theirs applies.
+  """
+  if op.type not in FLOP_OP_TYPES:
+    return None
+  if op.type.startswith("Conv2D"):
+    # Conv2D(input, filter) -> output; BackpropInput(sizes, filter, dy); BackpropFilter(input, sizes, dy).
+    dy = op.outputs[0] if op.type == "Conv2D" else op.inputs[2]
+    if op.type == "Conv2DBackpropFilter":
+      kernel_shape = _dims(op.outputs[0])
+    else:
+      kernel_shape = _dims(op.inputs[1])
+    dy_shape = _dims(dy)
+    if kernel_shape is None or dy_shape is None:
+      return None
+    kh, kw, c_in, _ = kernel_shape
+    return 2 * math.prod(dy_shape) * kh * kw * c_in
+  a, out = _dims(op.inputs[0]), _dims(op.outputs[0])
+  if a is None or out is None:
+    return None
+  adjoint_a = op.get_attr("transpose_a" if op.type == "MatMul" else "adj_x")
+  contracted = a[-2] if adjoint_a else a[-1]
+  return 2 * math.prod(out) * contracted
+
+
+def _product_op(op, trace_op_type):
+  """The graph op whose multiply-adds a trace event of `trace_op_type` did, or None."""
+  if op.type in FLOP_OP_TYPES:
+    return op
+  if trace_op_type.startswith(_FUSED_PREFIXES):
+    # Walk back through the fused chain (BiasAdd, then an activation) to the product.
+    frontier = [op]
+    for _ in range(3):
+      frontier = [i.op for o in frontier for i in o.inputs]
+      for candidate in frontier:
+        if candidate.type in FLOP_OP_TYPES:
+          return candidate
+  return None
+
+
+def op_times(xplane_path):
+  """{op name: [(op type, seconds), ...]} of every op event on the executor threads of a trace."""
+  space = xplane_pb2.XSpace()
+  with open(xplane_path, "rb") as f:
+    space.ParseFromString(f.read())
+  times = collections.defaultdict(list)
+  for plane in space.planes:
+    if plane.name != "/host:CPU":
+      continue
+    for line in plane.lines:
+      if not line.name.startswith("tf_Compute"):
+        continue
+      for event in line.events:
+        name = plane.event_metadata[event.metadata_id].name
+        if ":" not in name or "::" in name:
+          continue  # executor bookkeeping (ExecutorState::Process, ...), not an op
+        op_name, op_type = name.rsplit(":", 1)
+        times[op_name].append((op_type, event.duration_ps * 1e-12))
+  return times
+
+
+def _is_product_type(op_type):
+  return any(kind in op_type for kind in ("MatMul", "Conv2D"))
+
+
+def rates(graph, times, runs, peak_gflops):
+  """Each product op's median time and FLOP rate, from `op_times` of `runs` runs of `graph`.
+
+  Args:
+    graph: the `tf.Graph` of a step traced with static shapes; it ran `runs`
+      times, and nothing else did, while the trace was recorded.
+    times: `op_times` of that trace.
+    runs: how many times the graph ran.
+    peak_gflops: the reference conv rate to compare each op with.
+
+  Returns:
+    (rows, summary). A row per rated op, slowest relative to the peak first:
+    op name, graph op type, the trace's op type, input shapes, GFLOP, median
+    seconds, GFLOP/s, ratio to the peak and seconds per run. The summary
+    sums the product ops' time per run, rated and not.
+  """
+  ops = {op.name: op for op in graph.get_operations()}
+  rows = []
+  rated_s = unrated_s = 0.0
+  unrated = collections.Counter()
+  for name, events in times.items():
+    trace_type = events[0][0]
+    if not _is_product_type(trace_type):
+      continue
+    seconds = [s for _, s in events]
+    per_run = sum(seconds) / runs
+    product = _product_op(ops[name], trace_type) if name in ops else None
+    flop = op_flops(product) if product is not None else None
+    # A name that ran more often than the graph did is a loop body's node (or a nested function's).
+    if flop is None or len(events) != runs:
+      unrated_s += per_run
+      unrated[trace_type] += per_run
+      continue
+    median = statistics.median(seconds)
+    rows.append({
+        "op": name,
+        "graph_op_type": product.type,
+        "trace_op_type": trace_type,
+        "input_shapes": [_dims(t) for t in product.inputs],
+        "gflop": flop / 1e9,
+        "median_s": median,
+        "gflops": flop / 1e9 / median,
+        "ratio_to_peak": flop / 1e9 / median / peak_gflops,
+        "seconds_per_run": per_run,
+    })
+    rated_s += per_run
+  rows.sort(key=lambda r: r["ratio_to_peak"])
+  summary = {
+      "peak_gflops": peak_gflops,
+      "rated_ops": len(rows),
+      "rated_product_s_per_run": rated_s,
+      "unrated_product_s_per_run": unrated_s,
+      "unrated_by_trace_op_type_s": dict(unrated.most_common()),
+  }
+  return rows, summary

@@ -1,0 +1,123 @@
+"""bench/op_rates.py: each product op's multiply-adds from a traced graph, and its rate from a trace."""
+
+import glob
+import os
+import tempfile
+
+import pytest
+import tensorflow as tf
+from tensorflow.python.framework import ops
+
+import op_rates  # bench/ (tests/conftest.py puts it on sys.path)
+
+
+def _graph(fn, *specs):
+  return tf.function(fn, autograph=False).get_concrete_function(*specs).graph
+
+
+def _only_op(graph, op_type):
+  found = [op for op in graph.get_operations() if op.type == op_type]
+  assert len(found) == 1, [op.type for op in graph.get_operations()]
+  return found[0]
+
+
+def _conv_and_gradients(x, w, stride, padding):
+  with tf.GradientTape() as tape:
+    tape.watch([x, w])
+    y = tf.nn.conv2d(x, w, stride, padding)
+  return tape.gradient(y, [x, w], output_gradients=tf.ones_like(y))
+
+
+@pytest.mark.parametrize("x_shape,kernel,stride,padding", [
+    ((3, 8, 8, 5), (3, 3, 5, 7), 2, "SAME"),
+    ((2, 9, 9, 3), (5, 5, 3, 4), 2, "SAME"),  # odd size: output 5x5
+    ((2, 6, 6, 4), (3, 3, 4, 6), 1, "VALID"),
+])
+def test_a_convolution_and_both_its_gradients_count_the_forward_work(x_shape, kernel, stride, padding):
+  graph = _graph(lambda x, w: _conv_and_gradients(x, w, stride, padding), tf.TensorSpec(x_shape),
+                 tf.TensorSpec(kernel))
+  forward = _only_op(graph, "Conv2D")
+  batch, _, _, c_in = x_shape
+  _, out_h, out_w, c_out = forward.outputs[0].shape.as_list()
+  expected = 2 * batch * out_h * out_w * c_out * kernel[0] * kernel[1] * c_in
+  for op_type in ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"):
+    assert op_rates.op_flops(_only_op(graph, op_type)) == expected, op_type
+
+
+def test_counts_agree_with_tensorflows_statistics_where_those_apply():
+  # Stride 1, SAME: TensorFlow's gradient counts (which divide by the stride squared) are exact here.
+  def fn(x, w, a, b):
+    return _conv_and_gradients(x, w, 1, "SAME"), tf.matmul(a, b, transpose_a=True)
+
+  graph = _graph(fn, tf.TensorSpec([2, 6, 6, 4]), tf.TensorSpec([3, 3, 4, 5]), tf.TensorSpec([7, 3]),
+                 tf.TensorSpec([7, 11]))
+  for op_type in ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MatMul"):
+    op = _only_op(graph, op_type)
+    theirs = ops.get_stats_for_node_def(graph, op.node_def, "flops").value
+    assert op_rates.op_flops(op) == theirs, op_type
+
+
+@pytest.mark.parametrize("adjoint_a", [False, True])
+def test_matrix_products_count_the_contracted_dimension(adjoint_a):
+  a_shape = (4, 6, 3) if adjoint_a else (4, 3, 6)
+  graph = _graph(lambda a, b: (tf.matmul(a[0], b[0], transpose_a=adjoint_a), tf.matmul(a, b, adjoint_a=adjoint_a)),
+                 tf.TensorSpec(a_shape), tf.TensorSpec([4, 6, 5]))
+  assert op_rates.op_flops(_only_op(graph, "MatMul")) == 2 * 3 * 5 * 6
+  assert op_rates.op_flops(_only_op(graph, "BatchMatMulV2")) == 2 * 4 * 3 * 5 * 6
+
+
+def test_a_channels_first_input_gradient_is_counted():
+  # The `nchw` formulation's op: channels-first dy and output, the kernel still HWIO.
+  graph = _graph(
+      lambda dy, w: tf.raw_ops.Conv2DBackpropInput(input_sizes=[2, 3, 8, 8], filter=w, out_backprop=dy,
+                                                   strides=[1, 1, 2, 2], padding="SAME", data_format="NCHW"),
+      tf.TensorSpec([2, 4, 4, 4]), tf.TensorSpec([5, 5, 3, 4]))
+  assert op_rates.op_flops(_only_op(graph, "Conv2DBackpropInput")) == 2 * (2 * 4 * 4 * 4) * 5 * 5 * 3
+
+
+def test_unknown_shapes_and_other_ops_are_not_counted():
+  graph = _graph(lambda a, b: tf.nn.relu(tf.matmul(a, b)), tf.TensorSpec([None, 3]), tf.TensorSpec([3, 4]))
+  assert op_rates.op_flops(_only_op(graph, "MatMul")) is None
+  assert op_rates.op_flops(_only_op(graph, "Relu")) is None
+
+
+def _profile(fn, args, runs):
+  logdir = tempfile.mkdtemp(prefix="op_rates_test_")
+  fn(*args)
+  tf.profiler.experimental.start(logdir)
+  for _ in range(runs):
+    tf.nest.map_structure(lambda t: t.numpy(), fn(*args))
+  tf.profiler.experimental.stop()
+  return op_rates.op_times(sorted(glob.glob(os.path.join(logdir, "plugins/profile/*/*.xplane.pb")))[-1])
+
+
+def test_a_traced_step_gets_a_rate_per_product_and_loop_bodies_are_left_out():
+  runs = 3
+
+  def step(x, w, bias, pieces):
+    # A dense layer (product, bias, activation: fused into one kernel by
+    # Grappler or oneDNN), its gradient, and a product inside a loop body.
+    with tf.GradientTape() as tape:
+      tape.watch(w)
+      y = tf.nn.relu(tf.nn.bias_add(tf.matmul(x, w), bias))
+    grad = tape.gradient(y, w)
+    looped = tf.map_fn(lambda p: tf.matmul(p, w), pieces)
+    return y, grad, looped
+
+  fn = tf.function(step, autograph=False)
+  args = (tf.random.normal([64, 32]), tf.random.normal([32, 16]), tf.zeros([16]), tf.random.normal([4, 8, 32]))
+  times = _profile(fn, args, runs)
+  rows, summary = op_rates.rates(fn.get_concrete_function(*args).graph, times, runs, peak_gflops=100.0)
+
+  forward = [r for r in rows if r["input_shapes"] == [[64, 32], [32, 16]]]
+  assert len(forward) == 1, rows
+  assert forward[0]["gflop"] == pytest.approx(2 * 64 * 32 * 16 / 1e9)
+  assert forward[0]["gflops"] == pytest.approx(forward[0]["gflop"] / forward[0]["median_s"])
+  assert forward[0]["ratio_to_peak"] == pytest.approx(forward[0]["gflops"] / 100.0)
+  # The weight gradient x^T dy.
+  assert any(r["input_shapes"] == [[64, 32], [64, 16]] for r in rows), rows
+  # The loop body's product ran 4 times per run: timed, but not rated.
+  assert all(r["input_shapes"][0] != [8, 32] for r in rows)
+  assert summary["unrated_product_s_per_run"] > 0
+  assert summary["rated_ops"] == len(rows)
+  assert [r["ratio_to_peak"] for r in rows] == sorted(r["ratio_to_peak"] for r in rows)
