@@ -24,7 +24,8 @@ the same way, interleaved with peaks.
 
 Each kernel is also checked against `HEALTHY_FRACTION` (25%) of the conv peak
 taken beside it; a slower one is printed as a WARNING line and counted in the
-JSON, so the next kernel cliff shows at once. Input and filter gradients run
+JSON, so the next kernel cliff shows at once (`profile_step.py --op_rates` rates the
+same ops inside the steps themselves). Input and filter gradients run
 the formulations the package's conv layers run on this machine
 (`bgan_tf.kernel_choice`); `--input_gradient=stock --filter_gradient=stock`
 times TensorFlow's own.
