@@ -22,7 +22,7 @@ the same way, interleaved with peaks.
                              is what the training loop adds (elementwise
                              work, sampler noise, scheduling)
 
-Each kernel is also checked against `HEALTHY_FRACTION` (25%) of the conv peak
+Each kernel is also checked against `peak.HEALTHY_FRACTION` (25%) of the conv peak
 taken beside it; a slower one is printed as a WARNING line and counted in the
 JSON, so the next kernel cliff shows at once (`profile_step.py --op_rates` rates the
 same ops inside the steps themselves). Input and filter gradients run
@@ -72,10 +72,6 @@ FILTER_GRADIENT = flags.DEFINE_enum(
     "filter_gradient", "chosen", ("chosen",) + conv_gradients.FILTER_FORMULATIONS,
     "How conv filter gradients run: as the package's layers choose on this machine, or one formulation "
     "everywhere (stock: TensorFlow's Conv2DBackpropFilter).")
-
-# A kernel below this fraction of the reference conv rate is flagged: the
-# cliff issue 13 found ran at 2-3%.
-HEALTHY_FRACTION = 0.25
 
 
 def kernel_fn(op, geometry, batch, matmul_kind=None, copies=1):
@@ -158,7 +154,7 @@ def time_kernels(passes, repeats):
         "ratio_to_peak": gflop / best / conv_peak, "seconds_per_iteration": count * best
     })
     name = f"{op}[{formulation}]" if formulation else op
-    slow = gflop / best / conv_peak < HEALTHY_FRACTION
+    slow = gflop / best / conv_peak < peak.HEALTHY_FRACTION
     print(
         f"{'SLOW ' if slow else '     '}{name:34s} b={batch:5d} "
         f"{geometry.input_hw[0]:>2d}x{geometry.input_channels:<4d}->"
@@ -177,13 +173,13 @@ def time_iterations(config, iters):
 def one_round(config, passes, total_gflop):
   """Times every kernel, then the iteration; returns the round's summary and raw rows."""
   rows = time_kernels(passes, REPEATS.value)
-  slow = [r for r in rows if r["ratio_to_peak"] < HEALTHY_FRACTION]
+  slow = [r for r in rows if r["ratio_to_peak"] < peak.HEALTHY_FRACTION]
   for r in slow:
     print(
         f"WARNING: {r['op']}{'[' + r['formulation'] + ']' if r['formulation'] else ''} "
         f"{r['geometry']['input_hw'][0]}x{r['geometry']['input_channels']}->"
         f"{r['geometry']['output_hw'][0]}x{r['geometry']['output_channels']} at batch {r['batch']} runs at "
-        f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * HEALTHY_FRACTION:.0f}%): "
+        f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * peak.HEALTHY_FRACTION:.0f}%): "
         f"{r['seconds_per_iteration']:.3f} s per iteration", flush=True)
   ceiling_s = sum(r["seconds_per_iteration"] for r in rows)
   kernel_peak = statistics.median(r["conv_peak_gflops"] for r in rows)

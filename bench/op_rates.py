@@ -21,12 +21,18 @@ summary reports how much conv and matmul time that leaves out.
 """
 
 import collections
+import glob
 import math
+import os
 import statistics
+import tempfile
 
+import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-__all__ = ["FLOP_OP_TYPES", "op_flops", "op_times", "rates"]
+import peak  # bench/peak.py
+
+__all__ = ["FLOP_OP_TYPES", "op_flops", "op_times", "profiled_op_times", "rates", "step_op_rates"]
 
 # Graph op types that do a convolution's or a matrix product's multiply-adds.
 FLOP_OP_TYPES = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv2D", "Conv2DBackpropInput",
@@ -175,3 +181,63 @@ def rates(graph, times, runs, peak_gflops):
       "unrated_by_trace_op_type_s": dict(unrated.most_common()),
   }
   return rows, summary
+
+
+def _shaped_steps(gan, x, y):
+  """{step: (tf.function traced with x's static shapes, its args)}: the programs' step functions.
+
+  The programs trace each step once with an unknown batch size
+  (`input_signature`), so their graphs cannot give an op's multiply-adds.
+  The same Python functions traced on these tensors run the same kernels on
+  the same shapes, and their graphs know every shape.
+  """
+  use_adam = tf.constant(False)  # the sampler's phase, the steady state of a run
+  z = gan.sample_z(x.shape[0])
+  steps = {"discriminator and supervised step": ("disc_and_supervised", (use_adam, x, z, x, y))}
+  gen_args = (use_adam, z, x) if gan.uses_real_in_generator_step else (use_adam, z)
+  steps["generator step"] = ("gen", gen_args)
+  return {
+      label: (tf.function(gan._step_fns[kind].python_function, autograph=False), args)  # pylint: disable=protected-access
+      for label, (kind, args) in steps.items()
+  }
+
+
+def profiled_op_times(fn, args, runs):
+  """Runs fn(*args) `runs` times under `tf.profiler`; returns the trace's `op_times`."""
+  logdir = tempfile.mkdtemp(prefix="bgan_op_rates_")
+  tf.profiler.experimental.start(logdir)
+  for _ in range(runs):
+    tf.nest.map_structure(lambda t: t.numpy(), fn(*args))  # each run finishes before the next
+  tf.profiler.experimental.stop()
+  return op_times(sorted(glob.glob(os.path.join(logdir, "plugins/profile/*/*.xplane.pb")))[-1])
+
+
+def step_op_rates(gan, x, y, runs):
+  """Every conv and matmul op of a `BayesianGAN`'s two step kinds, rated as it runs in the step.
+
+  Each step kind (the discriminator-and-supervised step, then the generator
+  step, in the sampler's phase) is traced with the static shapes of `x`,
+  run twice, then profiled for `runs` runs between two measurements of the
+  reference conv peak, whose median its ops are rated against.
+
+  Args:
+    gan: a semi-supervised `BayesianGAN` (it has a supervised-only classifier).
+    x: `[batch, *example_shape]` examples, the real and the labelled batch.
+    y: `[batch]` int32 labels.
+    runs: profiled runs of each step.
+
+  Returns:
+    {step label: {"rows", "summary"}} as `rates` returns them, the summary
+    with the two conv peaks (`conv_peaks_gflops`).
+  """
+  out = {}
+  for label, (fn, args) in _shaped_steps(gan, x, y).items():
+    for _ in range(2):  # trace, then one untraced run
+      tf.nest.map_structure(lambda t: t.numpy(), fn(*args))
+    before = peak.conv_gflops(10)["best"]
+    times = profiled_op_times(fn, args, runs)
+    after = peak.conv_gflops(10)["best"]
+    rows, summary = rates(fn.get_concrete_function(*args).graph, times, runs, statistics.median([before, after]))
+    summary["conv_peaks_gflops"] = [before, after]
+    out[label] = {"rows": rows, "summary": summary}
+  return out

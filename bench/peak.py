@@ -12,12 +12,15 @@ import time
 import tensorflow as tf
 
 __all__ = [
-    "CONV_GFLOP", "MATMUL_GFLOP", "chained_copies", "conv_gflops", "copies_per_call", "matmul_gflops",
+    "CONV_GFLOP", "HEALTHY_FRACTION", "MATMUL_GFLOP", "chained_copies", "conv_gflops", "copies_per_call", "matmul_gflops",
     "timed_after_peaks", "timed_runs"
 ]
 
 CONV_GFLOP = 2.0 * 64 * 8 * 8 * 192 * 9 * 96 / 1e9  # 3x3, stride 2, 'same': 16x16 -> 8x8
 MATMUL_GFLOP = 2.0 * 4096**3 / 1e9
+# The share of the reference conv rate under which the speed benches flag a
+# kernel (issue 13's health check): a kernel cliff shows at once.
+HEALTHY_FRACTION = 0.25
 # The most runs of one kernel in a timed call (`copies_per_call`): a 10-class
 # logits layer at batch 64 would need 2000 to match the reference conv's work.
 MAX_COPIES = 256

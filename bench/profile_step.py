@@ -10,7 +10,7 @@ With --op_rates (the default), each step kind is then traced again with the
 batch's static shapes and profiled on its own, and every convolution and
 matrix product gets its FLOP rate as it runs in the step, against the
 reference conv peak measured just before and after (`bench/op_rates.py`);
-ops below `HEALTHY_FRACTION` of the peak are printed as WARNING lines. This is
+ops below `peak.HEALTHY_FRACTION` (25%) of the peak are printed as WARNING lines. This is
 the in-step view of `kernel_ceiling.py`'s kernels. Under TensorFlow's default
 pools two ops often run at once on two cores, each taking longer than alone;
 `--inter_op_threads=1` runs them one at a time, so each op's rate is its own.
@@ -23,7 +23,6 @@ pools two ops often run at once on two cores, each taking longer than alone;
 import collections
 import glob
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -55,8 +54,6 @@ INTER_OP_THREADS = flags.DEFINE_integer(
     "inter_op_threads", 0, "TensorFlow's inter-op pool (0: its default). With 1, ops run one at a time, so "
     "each op's time is its own, not shared with an op beside it: the setting for --op_rates.")
 
-# The share of the reference conv peak under which a kernel is flagged, as in kernel_ceiling.py.
-HEALTHY_FRACTION = 0.25
 
 
 def _network(op_name):
@@ -81,51 +78,6 @@ def summarise(xplane_path):
   return by_type, by_network
 
 
-def _shaped_steps(gan, x, y):
-  """{step: (tf.function traced with x's static shapes, its args)}: the programs' step functions.
-
-  The programs trace each step once with an unknown batch size
-  (`input_signature`), so their graphs cannot give an op's multiply-adds.
-  The same Python functions traced on these tensors run the same kernels on
-  the same shapes, and their graphs know every shape.
-  """
-  use_adam = tf.constant(False)  # the sampler's phase, the steady state of a run
-  z = gan.sample_z(x.shape[0])
-  steps = {"discriminator and supervised step": ("disc_and_supervised", (use_adam, x, z, x, y))}
-  gen_args = (use_adam, z, x) if gan.uses_real_in_generator_step else (use_adam, z)
-  steps["generator step"] = ("gen", gen_args)
-  return {
-      label: (tf.function(gan._step_fns[kind].python_function, autograph=False), args)  # pylint: disable=protected-access
-      for label, (kind, args) in steps.items()
-  }
-
-
-def _profiled_runs(fn, args, runs):
-  """Runs fn(*args) `runs` times under the profiler; returns the trace's `op_rates.op_times`."""
-  logdir = tempfile.mkdtemp(prefix="bgan_op_rates_")
-  tf.profiler.experimental.start(logdir)
-  for _ in range(runs):
-    tf.nest.map_structure(lambda t: t.numpy(), fn(*args))  # each run finishes before the next
-  tf.profiler.experimental.stop()
-  return op_rates.op_times(sorted(glob.glob(os.path.join(logdir, "plugins/profile/*/*.xplane.pb")))[-1])
-
-
-def step_op_rates(gan, x, y, runs):
-  """{step: {"rows", "summary"}}: each step's product ops rated against the conv peak around its trace."""
-  out = {}
-  for label, (fn, args) in _shaped_steps(gan, x, y).items():
-    for _ in range(2):  # trace, then one untraced run
-      tf.nest.map_structure(lambda t: t.numpy(), fn(*args))
-    before = peak.conv_gflops(10)["best"]
-    times = _profiled_runs(fn, args, runs)
-    after = peak.conv_gflops(10)["best"]
-    rows, summary = op_rates.rates(fn.get_concrete_function(*args).graph, times, runs,
-                                   statistics.median([before, after]))
-    summary["conv_peaks_gflops"] = [before, after]
-    out[label] = {"rows": rows, "summary": summary}
-  return out
-
-
 def _print_op_rates(by_step):
   for label, result in by_step.items():
     rows, summary = result["rows"], result["summary"]
@@ -138,9 +90,9 @@ def _print_op_rates(by_step):
       print(f"{100 * r['ratio_to_peak']:8.1f}  {r['gflops']:8.1f}  {1e3 * r['median_s']:9.3f}  "
             f"{r['seconds_per_run']:6.3f}   {r['op']} ({r['trace_op_type']}; {r['input_shapes']})")
     for r in rows:
-      if r["ratio_to_peak"] < HEALTHY_FRACTION:
+      if r["ratio_to_peak"] < peak.HEALTHY_FRACTION:
         print(f"WARNING: {label}: {r['op']} ({r['trace_op_type']}, {r['input_shapes']}) runs at "
-              f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * HEALTHY_FRACTION:.0f}%): "
+              f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * peak.HEALTHY_FRACTION:.0f}%): "
               f"{r['seconds_per_run']:.4f} s per run")
 
 
@@ -179,12 +131,12 @@ def main(argv):
     config = gan.config
     x = tf.random.uniform([config.batch_size, *config.model.example_shape], -1, 1)
     y = tf.random.uniform([config.batch_size], 0, config.model.num_classes, dtype=tf.int32)
-    by_step = step_op_rates(gan, x, y, RATE_RUNS.value)
+    by_step = op_rates.step_op_rates(gan, x, y, RATE_RUNS.value)
     _print_op_rates(by_step)
     rows = [r for result in by_step.values() for r in result["rows"]]
     summary["op_rates"] = by_step
-    summary["healthy_fraction"] = HEALTHY_FRACTION
-    summary["ops_below_healthy_fraction"] = sum(r["ratio_to_peak"] < HEALTHY_FRACTION for r in rows)
+    summary["healthy_fraction"] = peak.HEALTHY_FRACTION
+    summary["ops_below_healthy_fraction"] = sum(r["ratio_to_peak"] < peak.HEALTHY_FRACTION for r in rows)
     summary["lowest_op_ratio_to_peak"] = min((r["ratio_to_peak"] for r in rows), default=None)
   if OUT.value:
     run_files.write_json(OUT.value, summary)

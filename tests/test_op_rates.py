@@ -1,12 +1,11 @@
 """bench/op_rates.py: each product op's multiply-adds from a traced graph, and its rate from a trace."""
 
-import glob
-import os
-import tempfile
-
 import pytest
 import tensorflow as tf
 from tensorflow.python.framework import ops
+
+from bgan_tf.bgan import BayesianGAN
+from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig
 
 import op_rates  # bench/ (tests/conftest.py puts it on sys.path)
 
@@ -81,16 +80,6 @@ def test_unknown_shapes_and_other_ops_are_not_counted():
   assert op_rates.op_flops(_only_op(graph, "Relu")) is None
 
 
-def _profile(fn, args, runs):
-  logdir = tempfile.mkdtemp(prefix="op_rates_test_")
-  fn(*args)
-  tf.profiler.experimental.start(logdir)
-  for _ in range(runs):
-    tf.nest.map_structure(lambda t: t.numpy(), fn(*args))
-  tf.profiler.experimental.stop()
-  return op_rates.op_times(sorted(glob.glob(os.path.join(logdir, "plugins/profile/*/*.xplane.pb")))[-1])
-
-
 def test_a_traced_step_gets_a_rate_per_product_and_loop_bodies_are_left_out():
   runs = 3
 
@@ -106,7 +95,8 @@ def test_a_traced_step_gets_a_rate_per_product_and_loop_bodies_are_left_out():
 
   fn = tf.function(step, autograph=False)
   args = (tf.random.normal([64, 32]), tf.random.normal([32, 16]), tf.zeros([16]), tf.random.normal([4, 8, 32]))
-  times = _profile(fn, args, runs)
+  fn(*args)  # traced outside the profile
+  times = op_rates.profiled_op_times(fn, args, runs)
   rows, summary = op_rates.rates(fn.get_concrete_function(*args).graph, times, runs, peak_gflops=100.0)
 
   forward = [r for r in rows if r["input_shapes"] == [[64, 32], [32, 16]]]
@@ -121,3 +111,29 @@ def test_a_traced_step_gets_a_rate_per_product_and_loop_bodies_are_left_out():
   assert summary["unrated_product_s_per_run"] > 0
   assert summary["rated_ops"] == len(rows)
   assert [r["ratio_to_peak"] for r in rows] == sorted(r["ratio_to_peak"] for r in rows)
+
+
+def test_a_gans_two_steps_are_rated_op_by_op():
+  model = ModelConfig(example_shape=(8, 8, 1), num_classes=10, gf_dim=8, df_dim=8, num_layers=2,
+                      disc_norm="batch")
+  config = GANConfig(model=model, sampler=SamplerConfig(data_size=100), num_gen=2, num_mcmc=2, batch_size=4,
+                     seed=0, feature_matching=1.0, objective="logsumexp", real_weight="num_gen")
+  gan = BayesianGAN(config)
+  x = tf.random.uniform([4, 8, 8, 1], -1, 1)
+  y = tf.constant([0, 1, 2, 3])
+  by_step = op_rates.step_op_rates(gan, x, y, runs=2)
+  assert list(by_step) == ["discriminator and supervised step", "generator step"]
+  for result in by_step.values():
+    rows, summary = result["rows"], result["summary"]
+    assert rows and summary["rated_ops"] == len(rows)
+    assert len(summary["conv_peaks_gflops"]) == 2 and summary["peak_gflops"] > 0
+    assert all(r["gflop"] > 0 and r["median_s"] > 0 for r in rows)
+    # The discriminators' forward convolutions are rated, at their known batch.
+    assert any(r["graph_op_type"] == "Conv2D" for r in rows)
+  # Each discriminator's 10-class logits in the discriminator step, rated at the batch it
+  # scores: the real and the labelled batch, and the fakes of all 2 x 2 generators (every
+  # pair, the default), 4 + 4 + 4 x 4 = 24 rows of 16 features.
+  logits = [r for r in by_step["discriminator and supervised step"]["rows"]
+            if r["graph_op_type"] == "MatMul" and r["input_shapes"] == [[24, 16], [16, 10]]]
+  assert len(logits) == 2, by_step["discriminator and supervised step"]["rows"]
+  assert all(r["gflop"] == pytest.approx(2 * 24 * 16 * 10 / 1e9) for r in logits)
