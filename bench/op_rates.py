@@ -1,13 +1,13 @@
 """Each convolution and matrix product's FLOP rate as it runs inside a traced step.
 
 `kernel_ceiling.py` times every kernel of an iteration alone, on random inputs
-in a graph of its own. That measures the kernel, plus what its harness adds: a
-kernel with a tiny product (the 10-class logits) runs back to back with its
-fetch ops and reads an input that is not in the cache, where the iteration
-hands it an input the previous layer has just written. This module measures
-the same kernels where they run: a `tf.profiler` trace of the step itself
-gives each op's time on TensorFlow's executor threads, and the step's graph,
-traced with the batch's static shapes, gives each op's multiply-adds.
+in a graph of its own, beside its harness's fetch ops. In the step a kernel
+runs between the ops the model puts around it, on inputs those ops have just
+written, with the fusions Grappler and oneDNN make (a product with its bias
+and activation). This module measures the kernels there: a `tf.profiler`
+trace of the step itself gives each op's time on TensorFlow's executor
+threads, and the step's graph, traced with the batch's static shapes, gives
+each op's multiply-adds.
 
 The op time is the kernel's `Compute()`: it excludes the executor's cost of
 scheduling the op, which the iteration pays once per op and
@@ -196,8 +196,9 @@ def _shaped_steps(gan, x, y):
   steps = {"discriminator and supervised step": ("disc_and_supervised", (use_adam, x, z, x, y))}
   gen_args = (use_adam, z, x) if gan.uses_real_in_generator_step else (use_adam, z)
   steps["generator step"] = ("gen", gen_args)
+  step_fns = gan._step_fns  # pylint: disable=protected-access  (the functions the programs run)
   return {
-      label: (tf.function(gan._step_fns[kind].python_function, autograph=False), args)  # pylint: disable=protected-access
+      label: (tf.function(step_fns[kind].python_function, autograph=False), args)
       for label, (kind, args) in steps.items()
   }
 

@@ -12,8 +12,8 @@ import time
 import tensorflow as tf
 
 __all__ = [
-    "CONV_GFLOP", "HEALTHY_FRACTION", "MATMUL_GFLOP", "chained_copies", "conv_gflops", "copies_per_call", "matmul_gflops",
-    "timed_after_peaks", "timed_runs"
+    "CONV_GFLOP", "HEALTHY_FRACTION", "MATMUL_GFLOP", "chained_copies", "conv_gflops", "copies_per_call",
+    "matmul_gflops", "timed_after_peaks", "timed_runs"
 ]
 
 CONV_GFLOP = 2.0 * 64 * 8 * 8 * 192 * 9 * 96 / 1e9  # 3x3, stride 2, 'same': 16x16 -> 8x8
