@@ -32,7 +32,7 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 import peak  # bench/peak.py
 
-__all__ = ["FLOP_OP_TYPES", "op_flops", "op_times", "profiled_op_times", "rates", "step_op_rates"]
+__all__ = ["FLOP_OP_TYPES", "by_kernel", "op_flops", "op_times", "profiled_op_times", "rates", "step_op_rates"]
 
 # Graph op types that do a convolution's or a matrix product's multiply-adds.
 FLOP_OP_TYPES = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv2D", "Conv2DBackpropInput",
@@ -183,6 +183,34 @@ def rates(graph, times, runs, peak_gflops):
   return rows, summary
 
 
+def by_kernel(rows):
+  """`rates` rows grouped by kernel (graph op type and input shapes), most time per run first.
+
+  Twenty generators run the same kernel twenty times per step; grouped, a
+  slow kernel shows once with its total time and the spread of its rates.
+
+  Returns:
+    A list of {"graph_op_type", "input_shapes", "ops", "seconds_per_run",
+    "ratio_to_peak_min", "ratio_to_peak_median", "ratio_to_peak_max"}.
+  """
+  groups = collections.defaultdict(list)
+  for row in rows:
+    groups[(row["graph_op_type"], repr(row["input_shapes"]))].append(row)
+  kernels = []
+  for members in groups.values():
+    ratios = [r["ratio_to_peak"] for r in members]
+    kernels.append({
+        "graph_op_type": members[0]["graph_op_type"],
+        "input_shapes": members[0]["input_shapes"],
+        "ops": len(members),
+        "seconds_per_run": sum(r["seconds_per_run"] for r in members),
+        "ratio_to_peak_min": min(ratios),
+        "ratio_to_peak_median": statistics.median(ratios),
+        "ratio_to_peak_max": max(ratios),
+    })
+  return sorted(kernels, key=lambda k: -k["seconds_per_run"])
+
+
 def _shaped_steps(gan, x, y):
   """{step: (tf.function traced with x's static shapes, its args)}: the programs' step functions.
 
@@ -228,8 +256,8 @@ def step_op_rates(gan, x, y, runs):
     runs: profiled runs of each step.
 
   Returns:
-    {step label: {"rows", "summary"}} as `rates` returns them, the summary
-    with the two conv peaks (`conv_peaks_gflops`).
+    {step label: {"rows", "kernels", "summary"}}: `rates`' rows and summary
+    (with the two conv peaks, `conv_peaks_gflops`) and the rows `by_kernel`.
   """
   out = {}
   for label, (fn, args) in _shaped_steps(gan, x, y).items():
@@ -240,5 +268,5 @@ def step_op_rates(gan, x, y, runs):
     after = peak.conv_gflops(10)["best"]
     rows, summary = rates(fn.get_concrete_function(*args).graph, times, runs, statistics.median([before, after]))
     summary["conv_peaks_gflops"] = [before, after]
-    out[label] = {"rows": rows, "summary": summary}
+    out[label] = {"rows": rows, "kernels": by_kernel(rows), "summary": summary}
   return out

@@ -89,6 +89,11 @@ def _print_op_rates(by_step):
     for r in rows[:8]:
       print(f"{100 * r['ratio_to_peak']:8.1f}  {r['gflops']:8.1f}  {1e3 * r['median_s']:9.3f}  "
             f"{r['seconds_per_run']:6.3f}   {r['op']} ({r['trace_op_type']}; {r['input_shapes']})")
+    print("kernels by time: s/run   ops   % of peak min / median / max   op type (input shapes)")
+    for k in result["kernels"][:10]:
+      print(f"{'':18}{k['seconds_per_run']:6.3f}  {k['ops']:4d}   {100 * k['ratio_to_peak_min']:5.1f} / "
+            f"{100 * k['ratio_to_peak_median']:5.1f} / {100 * k['ratio_to_peak_max']:5.1f}"
+            f"         {k['graph_op_type']} ({k['input_shapes']})")
     for r in rows:
       if r["ratio_to_peak"] < peak.HEALTHY_FRACTION:
         print(f"WARNING: {label}: {r['op']} ({r['trace_op_type']}, {r['input_shapes']}) runs at "

@@ -113,6 +113,20 @@ def test_a_traced_step_gets_a_rate_per_product_and_loop_bodies_are_left_out():
   assert [r["ratio_to_peak"] for r in rows] == sorted(r["ratio_to_peak"] for r in rows)
 
 
+def test_rows_group_by_kernel_with_their_total_time_and_spread():
+  def row(op_type, shapes, ratio, seconds):
+    return {"graph_op_type": op_type, "input_shapes": shapes, "ratio_to_peak": ratio, "seconds_per_run": seconds}
+
+  conv_shapes = [[4, 8, 8, 3], [3, 3, 3, 8]]
+  rows = [row("Conv2D", conv_shapes, 0.5, 0.010), row("MatMul", [[4, 16], [16, 10]], 0.1, 0.001),
+          row("Conv2D", conv_shapes, 0.7, 0.020), row("Conv2D", conv_shapes, 0.6, 0.015)]
+  kernels = op_rates.by_kernel(rows)
+  assert [k["graph_op_type"] for k in kernels] == ["Conv2D", "MatMul"]  # most time first
+  conv = kernels[0]
+  assert conv["ops"] == 3 and conv["seconds_per_run"] == pytest.approx(0.045)
+  assert (conv["ratio_to_peak_min"], conv["ratio_to_peak_median"], conv["ratio_to_peak_max"]) == (0.5, 0.6, 0.7)
+
+
 def test_a_gans_two_steps_are_rated_op_by_op():
   model = ModelConfig(example_shape=(8, 8, 1), num_classes=10, gf_dim=8, df_dim=8, num_layers=2,
                       disc_norm="batch")
@@ -126,6 +140,7 @@ def test_a_gans_two_steps_are_rated_op_by_op():
   for result in by_step.values():
     rows, summary = result["rows"], result["summary"]
     assert rows and summary["rated_ops"] == len(rows)
+    assert sum(k["ops"] for k in result["kernels"]) == len(rows)
     assert len(summary["conv_peaks_gflops"]) == 2 and summary["peak_gflops"] > 0
     assert all(r["gflop"] > 0 and r["median_s"] > 0 for r in rows)
     # The discriminators' forward convolutions are rated, at their known batch.
