@@ -9,10 +9,11 @@ updates). Prints a table and writes JSON.
 With --op_rates (the default), each step kind is then traced again with the
 batch's static shapes and profiled on its own, and every convolution and
 matrix product gets its FLOP rate as it runs in the step, against the
-reference conv peak measured just before and after (`bench/op_rates.py`);
-ops below `peak.HEALTHY_FRACTION` (25%) of the peak are printed as WARNING lines. This is
-the in-step view of `kernel_ceiling.py`'s kernels. Under TensorFlow's default
-pools two ops often run at once on two cores, each taking longer than alone;
+reference conv peak measured just before and after (`bench/op_rates.py`).
+Ops below `peak.HEALTHY_FRACTION` (25%) of the peak are printed as WARNING
+lines, and the ops are also summed by kernel (op type and shapes). This is the
+in-step view of `kernel_ceiling.py`'s kernels. Under TensorFlow's default pools
+two ops often run at once on two cores, each taking longer than alone;
 `--inter_op_threads=1` runs them one at a time, so each op's rate is its own.
 
   python bench/profile_step.py --config=cifar --iters=3 --out=bench/results/profile_cifar.json
@@ -53,7 +54,6 @@ RATE_RUNS = flags.DEFINE_integer("rate_runs", 5, "Profiled runs of each step for
 INTER_OP_THREADS = flags.DEFINE_integer(
     "inter_op_threads", 0, "TensorFlow's inter-op pool (0: its default). With 1, ops run one at a time, so "
     "each op's time is its own, not shared with an op beside it: the setting for --op_rates.")
-
 
 
 def _network(op_name):
