@@ -21,6 +21,7 @@ summary reports how much conv and matmul time that leaves out.
 """
 
 import collections
+import contextlib
 import glob
 import math
 import os
@@ -32,7 +33,8 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 import peak  # bench/peak.py
 
-__all__ = ["FLOP_OP_TYPES", "by_kernel", "op_flops", "op_times", "profiled_op_times", "rates", "step_op_rates"]
+__all__ = ["FLOP_OP_TYPES", "by_kernel", "op_flops", "op_times", "profiled_op_times", "rates", "recorded_op_times",
+           "step_op_rates"]
 
 # Graph op types that do a convolution's or a matrix product's multiply-adds.
 FLOP_OP_TYPES = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv2D", "Conv2DBackpropInput",
@@ -231,14 +233,25 @@ def _shaped_steps(gan, x, y):
   }
 
 
+@contextlib.contextmanager
+def recorded_op_times():
+  """Records a `tf.profiler` trace of the block; the dict it yields holds the trace's `op_times` after it."""
+  logdir = tempfile.mkdtemp(prefix="bgan_trace_")
+  times = {}
+  tf.profiler.experimental.start(logdir)
+  try:
+    yield times
+  finally:
+    tf.profiler.experimental.stop()
+  times.update(op_times(sorted(glob.glob(os.path.join(logdir, "plugins/profile/*/*.xplane.pb")))[-1]))
+
+
 def profiled_op_times(fn, args, runs):
   """Runs fn(*args) `runs` times under `tf.profiler`; returns the trace's `op_times`."""
-  logdir = tempfile.mkdtemp(prefix="bgan_op_rates_")
-  tf.profiler.experimental.start(logdir)
-  for _ in range(runs):
-    tf.nest.map_structure(lambda t: t.numpy(), fn(*args))  # each run finishes before the next
-  tf.profiler.experimental.stop()
-  return op_times(sorted(glob.glob(os.path.join(logdir, "plugins/profile/*/*.xplane.pb")))[-1])
+  with recorded_op_times() as times:
+    for _ in range(runs):
+      tf.nest.map_structure(lambda t: t.numpy(), fn(*args))  # each run finishes before the next
+  return times
 
 
 def step_op_rates(gan, x, y, runs):

@@ -22,10 +22,8 @@ two ops often run at once on two cores, each taking longer than alone;
 """
 
 import collections
-import glob
 import os
 import sys
-import tempfile
 import time
 
 from absl import app, flags
@@ -67,10 +65,10 @@ def _network(op_name):
   return "other"
 
 
-def summarise(xplane_path):
-  """Op time (seconds) by op type and by network, from the host plane's executor threads."""
+def summarise(times):
+  """Op time (seconds) by op type and by network, from a trace's `op_rates.op_times`."""
   by_type, by_network = collections.Counter(), collections.Counter()
-  for op_name, events in op_rates.op_times(xplane_path).items():
+  for op_name, events in times.items():
     for op_type, seconds in events:
       by_type[op_type] += seconds
       # Gradient ops carry the forward op's scope after "gradient_tape/".
@@ -105,14 +103,12 @@ def main(argv):
   del argv
   cli.configure_threads(INTER_OP_THREADS.value, 0)
   gan, iteration = random_input_iteration(gan_config(CONFIG.value, precision=PRECISION.value))
-  logdir = tempfile.mkdtemp(prefix="bgan_profile_")
-  tf.profiler.experimental.start(logdir)
-  start = time.perf_counter()
-  for _ in range(ITERS.value):
-    iteration()
-  wall = (time.perf_counter() - start) / ITERS.value
-  tf.profiler.experimental.stop()
-  by_type, by_network = summarise(sorted(glob.glob(os.path.join(logdir, "plugins/profile/*/*.xplane.pb")))[-1])
+  with op_rates.recorded_op_times() as times:
+    start = time.perf_counter()
+    for _ in range(ITERS.value):
+      iteration()
+    wall = (time.perf_counter() - start) / ITERS.value
+  by_type, by_network = summarise(times)
   total = sum(by_type.values())
   per_iter = {k: v / ITERS.value for k, v in by_type.most_common()}
   summary = {
