@@ -14,10 +14,14 @@ scheduling the op, which the iteration pays once per op and
 `kernel_ceiling.py` counts in. It includes whatever the other inter-op thread
 runs beside it, as the iteration does.
 
-Ops whose multiply-adds cannot be read from the graph (in the body of a
-`tf.map_fn` loop, which the chosen gradient formulations run in pieces of 128
-examples, a node name repeats per piece and per function) are not rated; the
-summary reports how much conv and matmul time that leaves out.
+The chosen gradient formulations run in pieces of 128 examples, in the body
+of a `tf.map_fn` loop. TensorFlow lowers the loop to a call of its body per
+piece, and the trace names each call's ops "<while op>/body/_<n>/<body op>",
+so the same name comes back once per piece. Such an op is found in the body's
+own graph, whose shapes are static when the batch's are, and rated per call:
+its multiply-adds over the median of its calls' times. Ops whose multiply-adds
+cannot be read (a shape unknown) are not rated; the summary reports how much
+conv and matmul time that leaves out.
 """
 
 import collections
@@ -124,6 +128,36 @@ def op_times(xplane_path):
   return times
 
 
+_WHILE_OP_TYPES = ("While", "StatelessWhile")
+_BODY_CALL = "/body/_"
+
+
+def _graph_op(graph, name):
+  """The op a trace event `name` ran: an op of `graph`, or of a loop body's graph (recursively), or None.
+
+  A loop body's op runs as "<while op>/body/_<n>/<body op>": the while op
+  is looked up in `graph`, the body op in the graph of its "body" function.
+  """
+  try:
+    return graph.get_operation_by_name(name)
+  except (KeyError, ValueError):
+    pass
+  start = name.find(_BODY_CALL)
+  while start != -1:
+    try:
+      loop = graph.get_operation_by_name(name[:start])
+    except (KeyError, ValueError):
+      loop = None
+    if loop is not None and loop.type in _WHILE_OP_TYPES:
+      call_number, _, inner = name[start + len(_BODY_CALL):].partition("/")
+      if call_number.isdigit() and inner:
+        # pylint: disable=protected-access  (the graph's function library holds the body's FuncGraph)
+        body = graph._get_function(loop.get_attr("body").name)
+        return _graph_op(body.graph, inner) if body is not None else None
+    start = name.find(_BODY_CALL, start + 1)
+  return None
+
+
 def _is_product_type(op_type):
   return any(kind in op_type for kind in ("MatMul", "Conv2D"))
 
@@ -141,10 +175,10 @@ def rates(graph, times, runs, peak_gflops):
   Returns:
     (rows, summary). A row per rated op, slowest relative to the peak first:
     op name, graph op type, the trace's op type, input shapes, GFLOP, median
-    seconds, GFLOP/s, ratio to the peak and seconds per run. The summary
-    sums the product ops' time per run, rated and not.
+    seconds, GFLOP/s, ratio to the peak, seconds per run and calls per run
+    (a loop body's op: one per piece; its GFLOP and median are a call's).
+    The summary sums the product ops' time per run, rated and not.
   """
-  ops = {op.name: op for op in graph.get_operations()}
   rows = []
   rated_s = unrated_s = 0.0
   unrated = collections.Counter()
@@ -154,10 +188,12 @@ def rates(graph, times, runs, peak_gflops):
       continue
     seconds = [s for _, s in events]
     per_run = sum(seconds) / runs
-    product = _product_op(ops[name], trace_type) if name in ops else None
+    op = _graph_op(graph, name)
+    product = _product_op(op, trace_type) if op is not None else None
     flop = op_flops(product) if product is not None else None
-    # A name that ran more often than the graph did is a loop body's node (or a nested function's).
-    if flop is None or len(events) != runs:
+    # A loop body's op runs a whole number of times per run (once per piece); any other op once.
+    calls, leftover = divmod(len(events), runs)
+    if flop is None or leftover or not calls or (calls > 1 and product.graph is graph):
       unrated_s += per_run
       unrated[trace_type] += per_run
       continue
@@ -172,6 +208,7 @@ def rates(graph, times, runs, peak_gflops):
         "gflops": flop / 1e9 / median,
         "ratio_to_peak": flop / 1e9 / median / peak_gflops,
         "seconds_per_run": per_run,
+        "calls_per_run": calls,
     })
     rated_s += per_run
   rows.sort(key=lambda r: r["ratio_to_peak"])

@@ -76,17 +76,23 @@ def summarise(times):
   return by_type, by_network
 
 
+def _calls(row):
+  """The note ", N calls per run" for a loop body's op, which runs once per piece; "" for any other op."""
+  return f", {row['calls_per_run']} calls per run" if row.get("calls_per_run", 1) > 1 else ""
+
+
 def _print_op_rates(by_step):
   for label, result in by_step.items():
     rows, summary = result["rows"], result["summary"]
     print(f"\n{label}: {summary['rated_ops']} conv/matmul ops rated, "
-          f"{summary['rated_product_s_per_run']:.3f} s per run; not rated (loop bodies): "
+          f"{summary['rated_product_s_per_run']:.3f} s per run; not rated (a shape unknown): "
           f"{summary['unrated_product_s_per_run']:.3f} s; conv peak "
           f"{summary['peak_gflops']:.0f} GFLOP/s")
     print("% of peak   GFLOP/s   median ms   s/run   op (type; input shapes)")
     for r in rows[:8]:
       print(f"{100 * r['ratio_to_peak']:8.1f}  {r['gflops']:8.1f}  {1e3 * r['median_s']:9.3f}  "
-            f"{r['seconds_per_run']:6.3f}   {r['op']} ({r['trace_op_type']}; {r['input_shapes']})")
+            f"{r['seconds_per_run']:6.3f}   {r['op']} ({r['trace_op_type']}; {r['input_shapes']}"
+            f"{_calls(r)})")
     print("kernels by time: s/run   ops   % of peak min / median / max   op type (input shapes)")
     for k in result["kernels"][:10]:
       print(f"{'':18}{k['seconds_per_run']:6.3f}  {k['ops']:4d}   {100 * k['ratio_to_peak_min']:5.1f} / "
@@ -96,7 +102,7 @@ def _print_op_rates(by_step):
       if r["ratio_to_peak"] < peak.HEALTHY_FRACTION:
         print(f"WARNING: {label}: {r['op']} ({r['trace_op_type']}, {r['input_shapes']}) runs at "
               f"{100 * r['ratio_to_peak']:.1f}% of the conv peak (below {100 * peak.HEALTHY_FRACTION:.0f}%): "
-              f"{r['seconds_per_run']:.4f} s per run")
+              f"{r['seconds_per_run']:.4f} s per run{_calls(r)}")
 
 
 def main(argv):

@@ -1,9 +1,12 @@
 """bench/op_rates.py: each product op's multiply-adds from a traced graph, and its rate from a trace."""
 
+import statistics
+
 import pytest
 import tensorflow as tf
 from tensorflow.python.framework import ops
 
+from bgan_tf import conv_gradients
 from bgan_tf.bgan import BayesianGAN
 from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig
 
@@ -80,21 +83,25 @@ def test_unknown_shapes_and_other_ops_are_not_counted():
   assert op_rates.op_flops(_only_op(graph, "Relu")) is None
 
 
-def test_a_traced_step_gets_a_rate_per_product_and_loop_bodies_are_left_out():
+def test_a_traced_step_gets_a_rate_per_product_and_per_loop_body_call():
   runs = 3
 
-  def step(x, w, bias, pieces):
+  def step(x, w, bias, pieces, unknown):
     # A dense layer (product, bias, activation: fused into one kernel by
-    # Grappler or oneDNN), its gradient, and a product inside a loop body.
+    # Grappler or oneDNN), its gradient, a product inside a loop body, and one
+    # whose shape the graph cannot know.
     with tf.GradientTape() as tape:
       tape.watch(w)
       y = tf.nn.relu(tf.nn.bias_add(tf.matmul(x, w), bias))
     grad = tape.gradient(y, w)
     looped = tf.map_fn(lambda p: tf.matmul(p, w), pieces)
-    return y, grad, looped
+    # boolean_mask's output has an unknown length, so the graph cannot know the product's rows.
+    unknown_rows = tf.reshape(tf.boolean_mask(unknown, unknown > -1e9), [-1, 32])
+    return y, grad, looped, tf.matmul(unknown_rows, w, name="unknown_rows_product")
 
   fn = tf.function(step, autograph=False)
-  args = (tf.random.normal([64, 32]), tf.random.normal([32, 16]), tf.zeros([16]), tf.random.normal([4, 8, 32]))
+  args = (tf.random.normal([64, 32]), tf.random.normal([32, 16]), tf.zeros([16]), tf.random.normal([4, 8, 32]),
+          tf.random.normal([96]))
   fn(*args)  # traced outside the profile
   times = op_rates.profiled_op_times(fn, args, runs)
   rows, summary = op_rates.rates(fn.get_concrete_function(*args).graph, times, runs, peak_gflops=100.0)
@@ -104,13 +111,40 @@ def test_a_traced_step_gets_a_rate_per_product_and_loop_bodies_are_left_out():
   assert forward[0]["gflop"] == pytest.approx(2 * 64 * 32 * 16 / 1e9)
   assert forward[0]["gflops"] == pytest.approx(forward[0]["gflop"] / forward[0]["median_s"])
   assert forward[0]["ratio_to_peak"] == pytest.approx(forward[0]["gflops"] / 100.0)
+  assert forward[0]["calls_per_run"] == 1
   # The weight gradient x^T dy.
   assert any(r["input_shapes"] == [[64, 32], [64, 16]] for r in rows), rows
-  # The loop body's product ran 4 times per run: timed, but not rated.
-  assert all(r["input_shapes"][0] != [8, 32] for r in rows)
+  # The loop body's product ran once per piece, 4 times per run: rated per call, from the body's graph.
+  looped = [r for r in rows if r["input_shapes"] == [[8, 32], [32, 16]]]
+  assert len(looped) == 1, rows
+  assert "/body/_" in looped[0]["op"] and looped[0]["calls_per_run"] == 4
+  assert looped[0]["gflop"] == pytest.approx(2 * 8 * 32 * 16 / 1e9)
+  assert looped[0]["seconds_per_run"] == pytest.approx(4 * statistics.mean(
+      s for _, s in times[looped[0]["op"]]))
+  # The product of unknown shape was timed, not rated.
+  assert any(name.endswith("unknown_rows_product") for name in times)
+  assert all(not r["op"].endswith("unknown_rows_product") for r in rows)
   assert summary["unrated_product_s_per_run"] > 0
-  assert summary["rated_ops"] == len(rows)
+  assert summary["rated_ops"] == len(rows) == 3
   assert [r["ratio_to_peak"] for r in rows] == sorted(r["ratio_to_peak"] for r in rows)
+
+
+def test_the_chosen_filter_gradients_pieces_are_rated_in_their_loop():
+  runs = 2
+  x = tf.random.normal([10, 8, 8, 3])
+  dy = tf.random.normal([10, 4, 4, 5])
+  # Ten examples in pieces of at most 4: three pieces of 4 (the last padded with zeros).
+  fn = tf.function(lambda x, dy: conv_gradients.conv2d_filter_gradient(x, dy, (3, 3), 2, "same", "matmul", chunk=4),
+                   autograph=False)
+  fn(x, dy)
+  times = op_rates.profiled_op_times(fn, (x, dy), runs)
+  rows, summary = op_rates.rates(fn.get_concrete_function(x, dy).graph, times, runs, peak_gflops=100.0)
+  assert len(rows) == 1 and summary["unrated_product_s_per_run"] == 0, (rows, summary)
+  piece = rows[0]
+  assert piece["calls_per_run"] == 3 and piece["graph_op_type"] == "MatMul"
+  # patches [4 x 4 x 4, 3 x 3 x 3] contracted with dy [4 x 4 x 4, 5] over the 64 output positions.
+  assert piece["input_shapes"] == [[64, 27], [64, 5]]
+  assert piece["gflop"] == pytest.approx(2 * 64 * 27 * 5 / 1e9)
 
 
 def test_rows_group_by_kernel_with_their_total_time_and_spread():
