@@ -153,7 +153,8 @@ def _graph_op(graph, name):
       if call_number.isdigit() and inner:
         # pylint: disable=protected-access  (the graph's function library holds the body's FuncGraph)
         body = graph._get_function(loop.get_attr("body").name)
-        return _graph_op(body.graph, inner) if body is not None else None
+        body_graph = getattr(body, "graph", None)  # None: a function without its Python graph
+        return _graph_op(body_graph, inner) if body_graph is not None else None
     start = name.find(_BODY_CALL, start + 1)
   return None
 
