@@ -4,7 +4,7 @@ Profiles --iters iterations (discriminator, generator and supervised steps)
 with `tf.profiler.experimental`, reads the XPlane trace it writes (TensorFlow
 ships the protobuf) and sums the op events of TensorFlow's executor threads
 by op type and by network (generators, discriminators, classifier, sampler
-updates). Prints a table and writes JSON.
+updates, priors; `bench/op_networks.py`). Prints a table and writes JSON.
 
 With --op_rates (the default), each step kind is then traced again with the
 batch's static shapes and profiled on its own, and every convolution and
@@ -39,6 +39,7 @@ import tensorflow as tf  # noqa: E402
 
 from configs import gan_config, random_input_iteration  # noqa: E402  (bench/configs.py)
 from machine import machine_info  # noqa: E402  (bench/machine.py)
+import op_networks  # noqa: E402  (bench/op_networks.py)
 import op_rates  # noqa: E402  (bench/op_rates.py)
 import peak  # noqa: E402  (bench/peak.py)
 from bgan_tf import cli, run_files  # noqa: E402
@@ -54,26 +55,16 @@ INTER_OP_THREADS = flags.DEFINE_integer(
     "each op's time is its own, not shared with an op beside it: the setting for --op_rates.")
 
 
-def _network(op_name):
-  head = op_name.split("/", 1)[0]
-  for prefix, label in (("generator_", "generators"), ("discriminator_", "discriminators"),
-                        ("classifier", "classifier"), ("sghmc", "sampler updates"), ("adam", "adam updates")):
-    if head.startswith(prefix):
-      return label
-  if "gradient_tape" in op_name or "gradients" in op_name:
-    return "backward (unattributed)"
-  return "other"
+def summarise(times, layers):
+  """Op time (seconds) by op type and by network, from a trace's `op_rates.op_times`.
 
-
-def summarise(times):
-  """Op time (seconds) by op type and by network, from a trace's `op_rates.op_times`."""
-  by_type, by_network = collections.Counter(), collections.Counter()
-  for op_name, events in times.items():
+  `layers` is `op_networks.layer_networks` of the GAN that ran.
+  """
+  by_type = collections.Counter()
+  for events in times.values():
     for op_type, seconds in events:
       by_type[op_type] += seconds
-      # Gradient ops carry the forward op's scope after "gradient_tape/".
-      by_network[_network(op_name.replace("gradient_tape/", ""))] += seconds
-  return by_type, by_network
+  return by_type, op_networks.by_network(times, layers)
 
 
 def _calls(row):
@@ -114,7 +105,7 @@ def main(argv):
     for _ in range(ITERS.value):
       iteration()
     wall = (time.perf_counter() - start) / ITERS.value
-  by_type, by_network = summarise(times)
+  by_type, by_network = summarise(times, op_networks.layer_networks(gan))
   total = sum(by_type.values())
   per_iter = {k: v / ITERS.value for k, v in by_type.most_common()}
   summary = {
