@@ -55,17 +55,31 @@ def _formulations(layer, conv_input_hw, conv_in_channels, conv_out_channels):
   return kernel_choice.choose(shape, "input"), kernel_choice.choose(shape, "filter")
 
 
+def _gradient_scope():
+  """The name scope for a custom gradient's ops: "gradient_tape/" + the forward pass's scope.
+
+  TensorFlow names its registered gradients' ops that way, so a profile or a
+  TensorBoard graph shows which layer they differentiate. A custom gradient
+  is traced where the tape runs it, outside the layer's scope: without this,
+  its ops would carry no layer name at all.
+  """
+  scope = tf.get_current_name_scope()
+  return f"gradient_tape/{scope}/" if scope else "gradient_tape/"  # a trailing "/" re-enters it whole
+
+
 def conv2d(x, kernel, stride, padding, formulation, filter_formulation="stock"):
   """conv2d(x, kernel) whose input gradient runs `formulation` and filter gradient `filter_formulation`."""
   input_hw = tuple(x.shape[1:3])
   kernel_hw = tuple(kernel.shape[:2])
+  scope = _gradient_scope()
 
   @tf.custom_gradient
   def forward(x, kernel):
 
     def gradient(dy):
-      dx = conv_gradients.conv2d_input_gradient(dy, kernel, input_hw, stride, padding, formulation)
-      return dx, conv_gradients.conv2d_filter_gradient(x, dy, kernel_hw, stride, padding, filter_formulation)
+      with tf.name_scope(scope):
+        dx = conv_gradients.conv2d_input_gradient(dy, kernel, input_hw, stride, padding, formulation)
+        return dx, conv_gradients.conv2d_filter_gradient(x, dy, kernel_hw, stride, padding, filter_formulation)
 
     return tf.nn.conv2d(x, kernel, stride, padding.upper()), gradient
 
@@ -79,13 +93,15 @@ def conv2d_transpose(x, kernel, output_hw, stride, padding, formulation, filter_
   kernel, run as `filter_formulation`.
   """
   kernel_hw = tuple(kernel.shape[:2])
+  scope = _gradient_scope()
 
   @tf.custom_gradient
   def forward(x, kernel):
 
     def gradient(dy):
-      return (tf.nn.conv2d(dy, kernel, stride, padding.upper()),
-              conv_gradients.conv2d_filter_gradient(dy, x, kernel_hw, stride, padding, filter_formulation))
+      with tf.name_scope(scope):
+        return (tf.nn.conv2d(dy, kernel, stride, padding.upper()),
+                conv_gradients.conv2d_filter_gradient(dy, x, kernel_hw, stride, padding, filter_formulation))
 
     return conv_gradients.conv2d_input_gradient(x, kernel, output_hw, stride, padding, formulation), gradient
 

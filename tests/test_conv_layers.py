@@ -160,6 +160,33 @@ def test_the_stock_formulation_runs_the_keras_code(monkeypatch):
   assert "IdentityN" in {op.type for op in gradient.get_concrete_function(x).graph.get_operations()}
 
 
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv", "transposed"])
+def test_the_custom_gradients_ops_carry_the_layers_scope_after_gradient_tape(monkeypatch, transposed):
+  # As TensorFlow names its own gradients' ops, so a profile can tell which layer they belong to.
+  _forced(monkeypatch, "matmul", "matmul")
+  layer = (conv_layers.Conv2DTranspose if transposed else conv_layers.Conv2D)(4, 3, strides=2, padding="same",
+                                                                              name="scoped_conv")
+  x = tf.ones([2, 4, 4, 3] if transposed else [2, 8, 8, 3])
+
+  @tf.function
+  def gradients(x):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = layer(x)
+    return tape.gradient(y, [x, layer.kernel])
+
+  gradients(x)
+  graph = gradients.get_concrete_function(x).graph
+  backward = [op for op in graph.get_operations()
+              if op.type in ("MatMul", "Conv2D", "While", "StatelessWhile") and "IdentityN" not in op.name]
+  forward_scope = "scoped_conv"
+  assert backward
+  for op in backward:
+    if op.name.startswith(forward_scope):
+      continue  # the forward pass's own op
+    assert op.name.startswith("gradient_tape/" + forward_scope), op.name
+
+
 @pytest.mark.parametrize("formulation,filter_formulation", [(f, "stock") for f in FORMULATIONS] +
                          [("stock", "matmul")])
 def test_a_gan_trains_the_same_with_every_formulation(monkeypatch, formulation, filter_formulation):
