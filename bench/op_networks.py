@@ -4,10 +4,12 @@ A profile's op names carry the name scopes they were traced in. Ops of a
 model called as a whole carry its name ("generator_5_1/body_1/..."). The
 discriminators are also run layer by layer (their segment batch norms take
 per-segment statistics), and those ops carry only the layer's scope
-("conv2d_2_1/...", "segment_batch_norm_1/..."). So an op is attributed by the
-first part of its name that is a model's scope, an update's or prior's scope,
-or the scope of a layer that belongs to one network only (a layer's scope is
-its name, with "_<n>" appended when the same scope opens again).
+("conv2d_2_1/...", "segment_batch_norm_1/..."); the custom conv gradients
+carry "gradient_tape/" and their layer's scope (`bgan_tf.conv_layers`). So an
+op is attributed by the first part of its name that is a model's scope, an
+update's or prior's scope, or the scope of a layer that belongs to one network
+only (a layer's scope is its name, with "_<n>" appended when the same scope
+opens again).
 """
 
 import collections
