@@ -132,22 +132,26 @@ _WHILE_OP_TYPES = ("While", "StatelessWhile")
 _BODY_CALL = "/body/_"
 
 
+def _named_op(graph, name):
+  """`graph`'s op called `name`, or None."""
+  try:
+    return graph.get_operation_by_name(name)
+  except (KeyError, ValueError):
+    return None
+
+
 def _graph_op(graph, name):
   """The op a trace event `name` ran: an op of `graph`, or of a loop body's graph (recursively), or None.
 
   A loop body's op runs as "<while op>/body/_<n>/<body op>": the while op
   is looked up in `graph`, the body op in the graph of its "body" function.
   """
-  try:
-    return graph.get_operation_by_name(name)
-  except (KeyError, ValueError):
-    pass
+  op = _named_op(graph, name)
+  if op is not None:
+    return op
   start = name.find(_BODY_CALL)
   while start != -1:
-    try:
-      loop = graph.get_operation_by_name(name[:start])
-    except (KeyError, ValueError):
-      loop = None
+    loop = _named_op(graph, name[:start])
     if loop is not None and loop.type in _WHILE_OP_TYPES:
       call_number, _, inner = name[start + len(_BODY_CALL):].partition("/")
       if call_number.isdigit() and inner:

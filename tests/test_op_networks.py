@@ -1,20 +1,15 @@
 """bench/op_networks.py: a traced step's ops attributed to the network they belong to."""
 
-import tensorflow as tf
-
 from bgan_tf.bgan import BayesianGAN
-from bgan_tf.config import GANConfig, ModelConfig, SamplerConfig
 
-import op_networks  # bench/ (tests/conftest.py puts it on sys.path)
+from configs import gan_config, random_input_iteration  # bench/ (tests/conftest.py puts it on sys.path)
+import op_networks
 import op_rates
 
 
 def _gan():
-  model = ModelConfig(example_shape=(8, 8, 1), num_classes=10, gf_dim=8, df_dim=8, num_layers=2,
-                      disc_norm="batch")
-  config = GANConfig(model=model, sampler=SamplerConfig(data_size=100), num_gen=2, num_mcmc=2, batch_size=4,
-                     seed=0)
-  return BayesianGAN(config)
+  # The README's digits config: 2 x 2, discriminator batch norm (so the discriminators also run layer by layer).
+  return BayesianGAN(gan_config("small"))
 
 
 def test_layers_map_to_the_one_network_that_owns_them():
@@ -48,22 +43,14 @@ def test_op_names_are_attributed_by_their_first_telling_scope():
 
 
 def test_a_profiled_iteration_leaves_no_network_out():
-  gan = _gan()
-  x = tf.random.uniform([4, 8, 8, 1], -1, 1)
-  y = tf.constant([0, 1, 2, 3])
-
-  def iteration():
-    gan.discriminator_and_supervised_step(x, x, y)
-    gan.generator_step(x_real=x)["gen_losses"].numpy()
-
-  iteration()
+  gan, iteration = random_input_iteration(gan_config("small"))
   with op_rates.recorded_op_times() as times:
     iteration()
-  seconds = op_networks.by_network(times, op_networks.layer_networks(gan))
+  layers = op_networks.layer_networks(gan)
+  seconds = op_networks.by_network(times, layers)
   for label in ("generators", "discriminators", "classifier", "sampler updates", "priors"):
     assert seconds[label] > 0, (label, seconds)
   # The discriminators' layer-by-layer ops are theirs, not "other".
   disc_conv = gan.discriminators[0].body.layers[0].name
   layer_ops = [name for name in times if name.split("/")[0].startswith(disc_conv)]
-  assert layer_ops and all(op_networks.network_of(name, op_networks.layer_networks(gan)) == "discriminators"
-                           for name in layer_ops)
+  assert layer_ops and all(op_networks.network_of(name, layers) == "discriminators" for name in layer_ops)
